@@ -1,0 +1,143 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot } from '../project-root.js';
+import { resolveKafkaJars } from './kafka-jars.js';
+import { serverProperties } from './server-properties.js';
+import { assertJavaToolchain } from './toolchain.js';
+
+export interface JvmBrokerOptions {
+  port: number;
+  controllerPort: number;
+  dataDir: string;
+  /**
+   * true: the broker outlives this process (npm run kafka:start).
+   * false: it is tied to this process and killed with it, even on SIGKILL.
+   */
+  detached: boolean;
+  log?: (line: string) => void;
+}
+
+export interface JvmBroker {
+  bootstrap: string;
+  pid: number;
+  process: ChildProcess;
+  isAlive(): boolean;
+}
+
+/** Writes server.properties, formats the KRaft storage once, and starts `kafka.Kafka`. */
+export function launchJvmBroker(options: JvmBrokerOptions): JvmBroker {
+  const { port, controllerPort, dataDir, detached, log = () => undefined } = options;
+  assertJavaToolchain();
+  const libs = resolveKafkaJars(log);
+  const logDir = join(dataDir, 'kraft-logs');
+  mkdirSync(join(dataDir, 'logs'), { recursive: true });
+  const propertiesFile = join(dataDir, 'server.properties');
+  writeFileSync(propertiesFile, serverProperties({ port, controllerPort, logDir }));
+
+  const classpath = join(libs, '*');
+  if (!existsSync(join(logDir, 'meta.properties'))) {
+    const format = spawnSync(
+      'java',
+      [
+        '-cp',
+        classpath,
+        'kafka.tools.StorageTool',
+        'format',
+        '-t',
+        clusterId(),
+        '-c',
+        propertiesFile,
+        '--ignore-formatted',
+      ],
+      { encoding: 'utf8' },
+    );
+    if (format.status !== 0)
+      throw new Error(`Formatting the Kafka storage failed:\n${format.stdout}${format.stderr}`);
+  }
+
+  const out = openSync(join(dataDir, 'logs', 'stdout.log'), 'a');
+  const child = spawn(
+    'java',
+    [
+      '-Xms256m',
+      '-Xmx1g',
+      '-XX:+UseG1GC',
+      '-Djava.awt.headless=true',
+      `-Dlog4j.configuration=file:${join(projectRoot(), 'config', 'kafka', 'log4j.properties')}`,
+      `-Dkafka.logs.dir=${join(dataDir, 'logs')}`,
+      '-cp',
+      classpath,
+      'kafka.Kafka',
+      propertiesFile,
+    ],
+    { detached, stdio: ['ignore', out, out] },
+  );
+  closeSync(out);
+  if (child.pid === undefined) throw new Error('java could not be started');
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  if (detached) child.unref();
+  else tieToThisProcess(child.pid);
+
+  return { bootstrap: `127.0.0.1:${port}`, pid: child.pid, process: child, isAlive: () => !exited };
+}
+
+/** Kafka cluster ids are 16 random bytes in URL-safe base64 without padding. */
+function clusterId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+/**
+ * A JVM started for tests must not outlive them, however they end. Exit and signal handlers
+ * cover normal ends and Ctrl-C; a detached watchdog covers SIGKILL of this process, which no
+ * handler sees: it polls our pid and stops the JVM (TERM, then KILL) once we are gone.
+ */
+function tieToThisProcess(javaPid: number): void {
+  const watchdog = spawn(
+    'sh',
+    [
+      '-c',
+      `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${javaPid} 2>/dev/null; do sleep 1; done;` +
+        `kill -TERM ${javaPid} 2>/dev/null; sleep 15; kill -KILL ${javaPid} 2>/dev/null`,
+    ],
+    { detached: true, stdio: 'ignore' },
+  );
+  watchdog.unref();
+  const killJava = () => {
+    try {
+      process.kill(javaPid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  };
+  process.once('exit', killJava);
+}
+
+/** Sends SIGTERM, waits up to `graceMs` for a clean exit, then SIGKILL. Resolves when gone. */
+export async function stopProcess(pid: number, graceMs = 20_000): Promise<void> {
+  if (!isRunning(pid)) return;
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (isRunning(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  if (isRunning(pid)) {
+    process.kill(pid, 'SIGKILL');
+    while (isRunning(pid)) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    // A zombie child answers signal 0 until reaped; /proc tells the truth on Linux.
+    return !isZombie(pid);
+  } catch {
+    return false;
+  }
+}
+
+function isZombie(pid: number): boolean {
+  const stat = spawnSync('ps', ['-o', 'stat=', '-p', String(pid)], { encoding: 'utf8' });
+  return stat.stdout.trim().startsWith('Z');
+}

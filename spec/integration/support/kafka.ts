@@ -1,0 +1,57 @@
+import { randomBytes } from 'node:crypto';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+
+/** The broker the global fixture started (or KAFKA_BROKERS given to the run). */
+export function testBrokers(): string[] {
+  const brokers = process.env.KAFKA_BROKERS;
+  if (!brokers) throw new Error('KAFKA_BROKERS is not set: run the integration specs through npm test');
+  return brokers.split(',');
+}
+
+export function testKafka(clientId = 'myeventstream-spec'): Kafka {
+  return new Kafka({ clientId, brokers: testBrokers(), logLevel: logLevel.NOTHING });
+}
+
+/** Names that never collide between specs or runs. */
+export function randomName(prefix: string): string {
+  return `${prefix}-${randomBytes(6).toString('hex')}`;
+}
+
+export async function withAdmin<T>(kafka: Kafka, use: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return await use(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function createTopic(kafka: Kafka, topic: string, numPartitions: number): Promise<void> {
+  await withAdmin(kafka, async (admin) => {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic, numPartitions, replicationFactor: 1 }],
+    });
+  });
+}
+
+/** Committed offset of each partition for a group, as strings ('-1' when none). */
+export async function committedOffsets(
+  kafka: Kafka,
+  groupId: string,
+  topic: string,
+): Promise<Map<number, string>> {
+  return withAdmin(kafka, async (admin) => {
+    const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return new Map((entry?.partitions ?? []).map((p) => [p.partition, p.offset]));
+  });
+}
+
+/** High watermark (next offset to be written) of each partition, as strings. */
+export async function endOffsets(kafka: Kafka, topic: string): Promise<Map<number, string>> {
+  return withAdmin(kafka, async (admin) => {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return new Map(offsets.map((p) => [p.partition, p.high]));
+  });
+}
