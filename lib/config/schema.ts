@@ -1,0 +1,263 @@
+import convict from 'convict';
+
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** One setting of the schema. */
+export interface Setting<T = unknown> extends convict.SchemaObj<T> {
+  doc: string;
+  env: string;
+  default: T;
+  /** Completes "<ENV> must be ..." in error messages. */
+  accepts: string;
+  /** Set to a blank value, the variable is an error instead of meaning "unset". */
+  blankIsError?: boolean;
+}
+
+/** The values convict holds, before loadConfig resolves brokers and paths. */
+export interface RawConfig {
+  serviceName: string;
+  kafka: {
+    brokers: string;
+    topic: string;
+    groupId: string;
+    clientId: string;
+    createTopics: boolean;
+    topicPartitions: number;
+    sessionTimeoutMs: number;
+  };
+  dlq: { topic: string; brokers: string };
+  output: { topic: string };
+  pipeline: { workerPoolSize: number; queueBufferSize: number; schemaPath: string; module: string };
+  retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number; multiplier: number };
+  http: { port: number };
+  log: { level: LogLevel };
+  shutdown: { timeoutMs: number };
+  commit: { intervalMs: number };
+}
+
+// kafkajs splits a broker on ':', so IPv6 literals cannot be used and are not accepted.
+const HOST_PORT = /^[A-Za-z0-9_][A-Za-z0-9._-]*:(\d{1,5})$/;
+const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
+const INTEGER = /^[+-]?\d+$/;
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** The entries of a KAFKA_BROKERS-like list; undefined when one is not host:port. */
+export function splitBrokers(value: string): string[] | undefined {
+  if (value === '') return [];
+  const entries = value.split(',').map((entry) => entry.trim());
+  const valid = entries.every((entry) => {
+    const port = Number(HOST_PORT.exec(entry)?.[1]);
+    return port >= 1 && port <= 65535;
+  });
+  return valid ? entries : undefined;
+}
+
+function check(ok: boolean, schema: convict.SchemaObj): void {
+  if (!ok) throw new Error(`must be ${String(schema.accepts)}`);
+}
+
+function inRange(x: number, schema: convict.SchemaObj): boolean {
+  return x >= (schema.min as number) && (schema.max === undefined || x <= (schema.max as number));
+}
+
+// Convict's own coercions read "12abc" as 12 and "nope" as true; these leave such strings as
+// they are, so validation rejects them.
+function numberFrom(pattern: RegExp) {
+  return (v: unknown): unknown => (typeof v === 'string' && pattern.test(v.trim()) ? Number(v) : v);
+}
+
+convict.addFormats({
+  'strict-int': {
+    coerce: numberFrom(INTEGER),
+    validate: (x, s) => check(Number.isSafeInteger(x) && inRange(x, s), s),
+  },
+  'strict-number': {
+    coerce: numberFrom(DECIMAL),
+    validate: (x, s) => check(typeof x === 'number' && Number.isFinite(x) && inRange(x, s), s),
+  },
+  'strict-boolean': {
+    coerce: (v: unknown) => {
+      const word = typeof v === 'string' ? v.trim().toLowerCase() : undefined;
+      return word === 'true' || word === 'false' ? word === 'true' : v;
+    },
+    validate: (x, s) => check(typeof x === 'boolean', s),
+  },
+  'non-empty-string': { validate: (x, s) => check(typeof x === 'string' && x.trim() !== '', s) },
+  'kafka-topic': {
+    validate: (x, s) =>
+      check(
+        typeof x === 'string' && (x === '' ? s.optional === true : TOPIC.test(x) && !/^\.\.?$/.test(x)),
+        s,
+      ),
+  },
+  'broker-list': { validate: (x, s) => check(typeof x === 'string' && splitBrokers(x) !== undefined, s) },
+  'file-path': { validate: (x, s) => check(typeof x === 'string', s) },
+});
+
+type Base<T> = Pick<Setting<T>, 'doc' | 'env' | 'default'>;
+
+function int(base: Base<number>, min: number, max?: number): Setting<number> {
+  const accepts = max === undefined ? `an integer of at least ${min}` : `an integer from ${min} to ${max}`;
+  return { ...base, format: 'strict-int', min, max, accepts };
+}
+
+const port = (base: Base<number>): Setting<number> => ({
+  ...int(base, 0, 65535),
+  accepts: 'a port from 0 to 65535',
+});
+
+const text = (base: Base<string>): Setting<string> => ({
+  ...base,
+  format: 'non-empty-string',
+  accepts: 'a non-empty string',
+});
+
+const TOPIC_RULE = 'a Kafka topic name (up to 249 letters, digits, ".", "_" or "-")';
+const topic = (base: Base<string>, optional = false): Setting<string> => ({
+  ...base,
+  format: 'kafka-topic',
+  optional,
+  accepts: optional ? `empty or ${TOPIC_RULE}` : TOPIC_RULE,
+});
+
+const filePath = (base: Base<string>): Setting<string> => ({
+  ...base,
+  format: 'file-path',
+  accepts: 'a file path',
+});
+
+const BROKERS = 'a comma-separated list of host:port';
+
+export const configSchema: convict.Schema<RawConfig> = {
+  serviceName: text({ doc: 'Name in logs and metrics.', env: 'SERVICE_NAME', default: 'myeventstream' }),
+  kafka: {
+    brokers: {
+      doc: 'Kafka bootstrap brokers; unset starts the local broker.',
+      env: 'KAFKA_BROKERS',
+      default: '',
+      format: 'broker-list',
+      accepts: BROKERS,
+      // Only an absent variable means "local broker"; an empty one is most likely a mistake.
+      blankIsError: true,
+    },
+    topic: topic({ doc: 'Topic consumed.', env: 'KAFKA_TOPIC', default: 'events' }),
+    groupId: text({ doc: 'Consumer group id.', env: 'KAFKA_GROUP_ID', default: 'myeventstream-consumer' }),
+    clientId: text({ doc: 'Kafka client id.', env: 'KAFKA_CLIENT_ID', default: 'myeventstream' }),
+    createTopics: {
+      doc: 'Create missing topics at start-up when KAFKA_BROKERS is set.',
+      env: 'CREATE_TOPICS',
+      default: false,
+      format: 'strict-boolean',
+      accepts: 'true or false',
+    },
+    topicPartitions: int(
+      { doc: 'Partitions of the topics the service creates.', env: 'TOPIC_PARTITIONS', default: 6 },
+      1,
+      10000,
+    ),
+    // The broker's group.min.session.timeout.ms is 6000.
+    sessionTimeoutMs: int(
+      { doc: 'Consumer session timeout (ms).', env: 'KAFKA_SESSION_TIMEOUT_MS', default: 30000 },
+      6000,
+      300000,
+    ),
+  },
+  dlq: {
+    topic: topic({ doc: 'Dead-letter topic.', env: 'DLQ_TOPIC', default: 'myeventstream-dlq' }),
+    brokers: {
+      doc: 'Brokers of the dead-letter topic; empty means KAFKA_BROKERS.',
+      env: 'DLQ_BROKERS',
+      default: '',
+      format: 'broker-list',
+      accepts: `empty or ${BROKERS}`,
+    },
+  },
+  output: {
+    topic: topic(
+      { doc: 'Topic for processed events; empty writes none.', env: 'OUTPUT_TOPIC', default: '' },
+      true,
+    ),
+  },
+  pipeline: {
+    workerPoolSize: int(
+      { doc: 'Messages processed concurrently.', env: 'WORKER_POOL_SIZE', default: 10 },
+      1,
+      10000,
+    ),
+    queueBufferSize: int(
+      { doc: 'Messages buffered ahead of the workers.', env: 'QUEUE_BUFFER_SIZE', default: 1000 },
+      1,
+      1000000,
+    ),
+    schemaPath: filePath({
+      doc: 'JSON Schema of events; empty means config/schemas/event.schema.json.',
+      env: 'EVENT_SCHEMA',
+      default: '',
+    }),
+    module: filePath({
+      doc: 'Module exporting a custom pipeline; empty runs the default one.',
+      env: 'PIPELINE',
+      default: '',
+    }),
+  },
+  retry: {
+    maxAttempts: int(
+      { doc: 'Retries of a failed message before the DLQ; 0: none.', env: 'RETRY_MAX_ATTEMPTS', default: 3 },
+      0,
+      100,
+    ),
+    baseDelayMs: int({ doc: 'First retry delay (ms).', env: 'RETRY_BASE_DELAY_MS', default: 100 }, 0),
+    maxDelayMs: int({ doc: 'Longest retry delay (ms).', env: 'RETRY_MAX_DELAY_MS', default: 10000 }, 0),
+    multiplier: {
+      doc: 'Growth of the delay between retries.',
+      env: 'RETRY_MULTIPLIER',
+      default: 2.0,
+      format: 'strict-number',
+      min: 1,
+      accepts: 'a number of at least 1',
+    },
+  },
+  http: {
+    port: port({
+      doc: 'Port of the metrics endpoint; 0 picks a free one.',
+      env: 'METRICS_PORT',
+      default: 8080,
+    }),
+  },
+  log: {
+    level: {
+      doc: 'Lowest level logged.',
+      env: 'LOG_LEVEL',
+      default: 'info',
+      format: [...LOG_LEVELS],
+      accepts: `one of ${LOG_LEVELS.join(', ')}`,
+    },
+  },
+  shutdown: {
+    timeoutMs: int(
+      {
+        doc: 'Time to drain in-flight messages at shutdown (ms).',
+        env: 'SHUTDOWN_TIMEOUT_MS',
+        default: 30000,
+      },
+      0,
+    ),
+  },
+  commit: {
+    intervalMs: int(
+      { doc: 'Interval between offset commits (ms).', env: 'COMMIT_INTERVAL_MS', default: 1000 },
+      10,
+      600000,
+    ),
+  },
+};
+
+/** The leaves of a schema as [dotted key, setting], in schema order. */
+export function settingsOf(schema: object, prefix = ''): Array<[string, Setting]> {
+  return Object.entries(schema).flatMap(([name, node]: [string, object]) =>
+    'default' in node ? [[prefix + name, node as Setting]] : settingsOf(node, `${prefix}${name}.`),
+  );
+}
+
+export const SETTINGS: ReadonlyMap<string, Setting> = new Map(settingsOf(configSchema));

@@ -1,0 +1,189 @@
+import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
+import { ERROR_CODES, STAGES, type ErrorCode, type Stage } from '../errors.js';
+
+/** How a message left the process stage; a closed set so it can be a label. */
+export const OUTCOMES = ['processed', 'dead_lettered'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+/** The slice of a prom-client counter child callers need: they never see label plumbing. */
+export interface CounterHandle {
+  inc(value?: number): void;
+}
+
+export interface GaugeHandle {
+  inc(value?: number): void;
+  dec(value?: number): void;
+  set(value: number): void;
+}
+
+/** Point-in-time values read at scrape time, so they are never stale between events. */
+export interface MetricsCallbacks {
+  /** Age in seconds of the oldest message fetched but not yet settled; 0 when none. */
+  oldestUnsettledAgeSeconds?: () => number;
+  /** Messages fetched and waiting for a worker; when given it overrides `queueDepth.set()`. */
+  queueDepth?: () => number;
+}
+
+export interface Metrics {
+  // The Go service's metrics: names and the lone `service` label are what dashboards query.
+  readonly queueDepth: GaugeHandle;
+  readonly eventsIngested: CounterHandle;
+  readonly eventsProcessed: CounterHandle;
+  readonly retryAttempts: CounterHandle;
+  readonly retryExhausted: CounterHandle;
+
+  readonly messagesInFlight: GaugeHandle;
+  readonly commits: CounterHandle;
+  readonly commitFailures: CounterHandle;
+  readonly dlqWriteFailures: CounterHandle;
+
+  /**
+   * One message written to the dead-letter topic: bumps the Go `dlq_messages_total` and the
+   * `myeventstream_dead_letters_total{stage,code}` breakdown together so their sums agree.
+   */
+  deadLettered(stage: Stage, code: ErrorCode): void;
+  /** Seconds from hand-off to the process stage until the message settled. */
+  observeProcessing(outcome: Outcome, seconds: number): void;
+  /** Time from the broker timestamp (ms since epoch, kafkajs's string form) until settle. */
+  observeEndToEnd(kafkaTimestampMs: string | number, nowMs?: number): void;
+  /** Offsets exceed 2^53; a gauge is a float anyway, so precision loss there is accepted. */
+  setCommittedOffset(topic: string, partition: number, offset: string | number | bigint): void;
+  setConsumerLag(topic: string, partition: number, lag: number | bigint): void;
+  /** Drops a revoked partition's series so another instance's values are not shadowed. */
+  forgetPartition(topic: string, partition: number): void;
+}
+
+// Processing includes retries with backoff, so the tail reaches minutes.
+const PROCESSING_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+// End-to-end includes time spent in the topic, which grows to hours under a backlog.
+const END_TO_END_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
+
+export function createMetrics(
+  registry: Registry,
+  serviceName: string,
+  callbacks: MetricsCallbacks = {},
+): Metrics {
+  const registers = [registry];
+  const service = { service: serviceName };
+
+  // Every counter is created with its one series at 0, so rate() works from the first scrape.
+  const counter = (name: string, help: string): CounterHandle => {
+    const child = new Counter({ name, help, labelNames: ['service'], registers }).labels(service);
+    child.inc(0);
+    return child;
+  };
+
+  const queueDepthCallback = callbacks.queueDepth;
+  const queueDepth = new Gauge({
+    name: 'queue_depth',
+    help: 'Messages fetched from Kafka and waiting for a worker.',
+    labelNames: ['service'],
+    registers,
+    collect() {
+      if (queueDepthCallback) this.set(service, queueDepthCallback());
+    },
+  });
+  queueDepth.set(service, 0);
+
+  const oldestCallback = callbacks.oldestUnsettledAgeSeconds;
+  new Gauge({
+    name: 'myeventstream_oldest_unsettled_message_age_seconds',
+    help: 'Age of the oldest fetched message not yet settled; a rising value means the pipeline is stuck.',
+    labelNames: ['service'],
+    registers,
+    collect() {
+      this.set(service, oldestCallback ? oldestCallback() : 0);
+    },
+  });
+
+  const inFlight = new Gauge({
+    name: 'myeventstream_messages_in_flight',
+    help: 'Messages currently in the process stage.',
+    labelNames: ['service'],
+    registers,
+  });
+  inFlight.set(service, 0);
+
+  const deadLetters = new Counter({
+    name: 'myeventstream_dead_letters_total',
+    help: 'Messages written to the dead-letter topic, by failing stage and error code.',
+    labelNames: ['service', 'stage', 'code'],
+    registers,
+  });
+  for (const stage of STAGES) for (const code of ERROR_CODES) deadLetters.inc({ ...service, stage, code }, 0);
+
+  const processing = new Histogram({
+    name: 'myeventstream_processing_duration_seconds',
+    help: 'Time from hand-off to the process stage until the message settled.',
+    labelNames: ['service', 'outcome'],
+    buckets: PROCESSING_BUCKETS,
+    registers,
+  });
+  for (const outcome of OUTCOMES) processing.zero({ ...service, outcome });
+
+  const endToEnd = new Histogram({
+    name: 'myeventstream_end_to_end_latency_seconds',
+    help: 'Time from the Kafka message timestamp until the message settled.',
+    labelNames: ['service'],
+    buckets: END_TO_END_BUCKETS,
+    registers,
+  });
+  endToEnd.zero(service);
+
+  // Partitions are not known up front, so these two are only set (never pre-initialised).
+  const committedOffset = new Gauge({
+    name: 'myeventstream_committed_offset',
+    help: 'Last offset committed per partition (the next offset to consume).',
+    labelNames: ['service', 'topic', 'partition'],
+    registers,
+  });
+  const consumerLag = new Gauge({
+    name: 'myeventstream_consumer_lag',
+    help: 'High watermark minus committed offset per partition.',
+    labelNames: ['service', 'topic', 'partition'],
+    registers,
+  });
+
+  const dlqMessages = counter('dlq_messages_total', 'Messages sent to the dead-letter topic.');
+  const metrics: Metrics = {
+    queueDepth: queueDepth.labels(service),
+    eventsIngested: counter('events_ingested_total', 'Messages fetched from Kafka.'),
+    eventsProcessed: counter('events_processed_total', 'Messages processed successfully.'),
+    retryAttempts: counter('retry_attempts_total', 'Retries of a failed attempt.'),
+    retryExhausted: counter('retry_exhausted_total', 'Messages whose retries were all used up.'),
+    messagesInFlight: inFlight.labels(service),
+    commits: counter('myeventstream_commits_total', 'Successful offset commits.'),
+    commitFailures: counter('myeventstream_commit_failures_total', 'Failed offset commits.'),
+    dlqWriteFailures: counter(
+      'myeventstream_dlq_write_failures_total',
+      'Failed writes to the dead-letter topic.',
+    ),
+
+    deadLettered(stage, code) {
+      dlqMessages.inc();
+      deadLetters.inc({ ...service, stage, code });
+    },
+    observeProcessing(outcome, seconds) {
+      processing.observe({ ...service, outcome }, seconds);
+    },
+    observeEndToEnd(kafkaTimestampMs, nowMs = Date.now()) {
+      const sent = Number(kafkaTimestampMs);
+      if (!Number.isFinite(sent)) return;
+      // Producer and broker clocks may run ahead of ours; a negative latency is skew, not speed.
+      endToEnd.observe(service, Math.max(0, (nowMs - sent) / 1000));
+    },
+    setCommittedOffset(topic, partition, offset) {
+      committedOffset.set({ ...service, topic, partition }, Number(offset));
+    },
+    setConsumerLag(topic, partition, lag) {
+      consumerLag.set({ ...service, topic, partition }, Number(lag));
+    },
+    forgetPartition(topic, partition) {
+      committedOffset.remove({ ...service, topic, partition });
+      consumerLag.remove({ ...service, topic, partition });
+    },
+  };
+
+  collectDefaultMetrics({ register: registry });
+  return metrics;
+}

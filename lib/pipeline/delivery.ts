@@ -1,0 +1,37 @@
+import type { IHeaders } from 'kafkajs';
+
+/** Callbacks the service hands each message so stages can report without knowing metrics. */
+export interface DeliveryHooks {
+  /** A failed attempt is about to be retried after `delayMs`. `attempt` is the failed one (1-based). */
+  onRetry(attempt: number, error: unknown, delayMs: number): void;
+  /** The last allowed attempt failed; the message goes to the DLQ. */
+  onRetryExhausted(attempts: number, error: unknown): void;
+}
+
+export const NO_HOOKS: DeliveryHooks = { onRetry: () => undefined, onRetryExhausted: () => undefined };
+
+/**
+ * One Kafka message on its way through the pipeline. Offsets stay strings (they exceed 2^53).
+ * `event` is empty until a decode stage fills it; later stages may replace it.
+ */
+export interface Delivery<E = unknown> {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: IHeaders;
+  /** Broker timestamp, milliseconds since the epoch, as a string (kafkajs's form). */
+  readonly timestamp: string;
+  /** Group generation the message was fetched in; settles of older generations are ignored. */
+  readonly generation: number;
+  /** Aborted when the partition is revoked or the service gives up on shutdown. */
+  readonly signal: AbortSignal;
+  readonly hooks: DeliveryHooks;
+  readonly event: E;
+}
+
+/** A copy of the delivery carrying a new event: stages never mutate what they receive. */
+export function withEvent<E>(delivery: Delivery<unknown>, event: E): Delivery<E> {
+  return { ...delivery, event };
+}

@@ -1,0 +1,294 @@
+import type { Consumer, Kafka, Producer } from 'kafkajs';
+import { Registry } from 'prom-client';
+import { EMPTY, type Subscription } from 'rxjs';
+import type { Logger } from 'winston';
+import { Committer } from '../commit/committer.js';
+import { OffsetTracker } from '../commit/offset-tracker.js';
+import { errorMessage } from '../errors.js';
+import { createMetrics, type Metrics } from '../observability/metrics.js';
+import { Readiness, SERVICE_CONDITIONS, type ServiceCondition } from '../observability/readiness.js';
+import type { BackoffPolicy } from '../operators/backoff.js';
+import type { Pipeline } from '../pipeline/define-pipeline.js';
+import type { Delivery, DeliveryHooks } from '../pipeline/delivery.js';
+import { handleMessage, type Settlement } from '../pipeline/handle-message.js';
+import { classify } from '../sinks/dead-letter.js';
+import { deadLetterSink } from '../sinks/dead-letter-sink.js';
+import { BatchingProducer } from '../sinks/batching-producer.js';
+import { CreditGate } from '../source/credit-gate.js';
+import { GroupMembership } from '../source/group-membership.js';
+import { kafkaSource } from '../source/kafka-source.js';
+import { runPipeline } from './pipeline-runner.js';
+
+export interface EventServiceSettings {
+  serviceName: string;
+  topic: string;
+  groupId: string;
+  dlqTopic: string;
+  outputTopic: string | undefined;
+  workerPoolSize: number;
+  queueBufferSize: number;
+  retry: BackoffPolicy & { maxAttempts: number };
+  commitIntervalMs: number;
+  shutdownTimeoutMs: number;
+  sessionTimeoutMs: number;
+  schema: object;
+  /** No settle for this long while messages are held counts as stuck for /readyz. */
+  stuckAfterMs?: number;
+}
+
+export interface EventServiceDeps {
+  settings: EventServiceSettings;
+  kafka: Kafka;
+  /** The producer's Kafka client: DLQ_BROKERS may name another cluster. */
+  dlqKafka: Kafka;
+  pipeline: Pipeline;
+  logger: Logger;
+  registry?: Registry;
+}
+
+/**
+ * The running service: Kafka → credit-gated source → mergeMap(handle, WORKER_POOL_SIZE) →
+ * settlements → committer. Everything Kafka-facing is created here; the per-message logic
+ * lives in the pipeline's operators.
+ */
+export class EventService {
+  readonly registry: Registry;
+  readonly readiness = new Readiness<ServiceCondition>(SERVICE_CONDITIONS);
+  readonly metrics: Metrics;
+  /** Rejects when the service fails as a whole (not one message): the process must exit. */
+  readonly failed: Promise<never>;
+
+  private readonly consumer: Consumer;
+  private readonly producer: Producer;
+  private readonly gate: CreditGate;
+  private readonly tracker = new OffsetTracker();
+  private readonly committer: Committer;
+  private readonly membership: GroupMembership;
+  private readonly handedOffAt = new Map<Delivery, number>();
+  private subscription: Subscription | undefined;
+  private fail!: (error: unknown) => void;
+  private lastSettleAt = Date.now();
+  private stuckTimer: NodeJS.Timeout | undefined;
+  private stopping: Promise<void> | undefined;
+  private running = 0;
+
+  constructor(private readonly deps: EventServiceDeps) {
+    const { settings, kafka, dlqKafka, logger } = deps;
+    this.registry = deps.registry ?? new Registry();
+    this.failed = new Promise<never>((_, reject) => (this.fail = reject));
+    this.failed.catch(() => undefined);
+    this.gate = new CreditGate(settings.queueBufferSize + settings.workerPoolSize);
+    this.consumer = kafka.consumer({
+      groupId: settings.groupId,
+      sessionTimeout: settings.sessionTimeoutMs,
+      heartbeatInterval: Math.max(500, Math.floor(settings.sessionTimeoutMs / 10)),
+      allowAutoTopicCreation: false,
+      // A fetch waits this long for data when the topic is idle; disconnect waits for that
+      // fetch, so it bounds how long a shutdown takes after the drain.
+      maxWaitTimeInMs: 500,
+    });
+    this.producer = dlqKafka.producer({ allowAutoTopicCreation: false, idempotent: false });
+    this.metrics = createMetrics(this.registry, settings.serviceName, {
+      oldestUnsettledAgeSeconds: () => this.oldestUnsettledAgeSeconds(),
+      queueDepth: () => this.counts?.waiting ?? 0,
+    });
+    this.committer = new Committer({
+      consumer: this.consumer,
+      tracker: this.tracker,
+      logger,
+      onCommitted: (offsets) => {
+        this.metrics.commits.inc();
+        for (const { topic, partition, offset } of offsets)
+          this.metrics.setCommittedOffset(topic, partition, offset);
+      },
+      onCommitFailed: () => this.metrics.commitFailures.inc(),
+    });
+    this.membership = new GroupMembership(this.consumer, {
+      onJoin: (generation, assignment) => {
+        const revoked = this.tracker.assign(generation, assignment);
+        for (const { topic, partition } of revoked) this.metrics.forgetPartition(topic, partition);
+        this.readiness.set('consumer', true);
+        logger.info('Joined the consumer group', { generation, assignment });
+      },
+      onRebalancing: () => {
+        this.readiness.set('consumer', false, 'rebalancing');
+        void this.committer.commitNow();
+      },
+    });
+    this.watchClients();
+  }
+
+  private counts: { waiting: number; inFlight: number } | undefined;
+
+  async start(): Promise<void> {
+    const { settings, logger, pipeline } = this.deps;
+    await this.producer.connect();
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: settings.topic, fromBeginning: true });
+    this.readiness.set('dlq', true);
+    this.readiness.set('progress', true);
+    this.readiness.set('consumer', false, 'waiting for the group join');
+
+    const batching = new BatchingProducer(this.producer);
+    const chain = pipeline.build({
+      schema: settings.schema,
+      outputTopic: settings.outputTopic,
+      retry: settings.retry,
+      produce: (topic, message) => batching.send(topic, message),
+      logger,
+    });
+    const writeDeadLetter = deadLetterSink({
+      topic: settings.dlqTopic,
+      producer: batching,
+      backoff: settings.retry,
+      consumerGroup: settings.groupId,
+      maxRetries: settings.retry.maxAttempts,
+      onWriteFailed: (error, attempt, delivery) => {
+        this.metrics.dlqWriteFailures.inc();
+        this.readiness.set('dlq', false, `dead-letter writes failing: ${errorMessage(error)}`);
+        logger.warn('Dead-letter write failed, retrying', {
+          ...where(delivery),
+          attempt,
+          error: errorMessage(error),
+        });
+      },
+      onWritten: () => this.readiness.set('dlq', true),
+    });
+    const source = kafkaSource({
+      consumer: this.consumer,
+      gate: this.gate,
+      generations: this.membership,
+      hooks: this.hooks(),
+      onHandOff: (delivery) => {
+        this.tracker.handOff(delivery.topic, delivery.partition, delivery.offset, delivery.generation);
+        this.handedOffAt.set(delivery, Date.now());
+        this.metrics.eventsIngested.inc();
+      },
+    });
+    this.source = source;
+    const handle = handleMessage(chain, writeDeadLetter);
+    // Once shutdown began, messages still waiting for a worker are not started: they stay
+    // uncommitted and are delivered again, so the drain waits only for work already running.
+    // Every handle that starts emits exactly one settlement (an abort turns a stuck dead-letter
+    // write into 'abandoned'), so `running` counts the work a drain must wait for.
+    const handleUnlessStopping = (delivery: Delivery) => {
+      if (this.stopping) return EMPTY;
+      this.running += 1;
+      return handle(delivery);
+    };
+    const { settlements, counts } = runPipeline(source, handleUnlessStopping, settings.workerPoolSize);
+    this.counts = counts;
+    this.subscription = settlements.subscribe({
+      next: (settlement) => this.settle(settlement),
+      error: (error: unknown) => this.fail(error),
+    });
+    this.committer.start(settings.commitIntervalMs);
+    this.stuckTimer = setInterval(() => this.checkProgress(), 1000);
+    this.stuckTimer.unref();
+  }
+
+  private source: { stopIntake(): void } | undefined;
+
+  /**
+   * Graceful shutdown: stop intake, let what was taken settle for up to SHUTDOWN_TIMEOUT_MS,
+   * commit, then leave the group and close the producer. What did not settle in time stays
+   * uncommitted and is delivered again after a restart. Safe to call more than once.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    const { settings, logger } = this.deps;
+    logger.info('Shutting down: intake stopped, draining', { running: this.running, held: this.gate.held });
+    this.source?.stopIntake();
+    this.consumer.pause([{ topic: settings.topic }]);
+    // Only work already running is waited for: messages still waiting for a worker are
+    // abandoned as they come up (see handleUnlessStopping) and dropped with the subscription.
+    const drained = await waitUntil(() => this.running === 0, settings.shutdownTimeoutMs);
+    if (!drained) {
+      logger.warn('Shutdown timeout reached; unsettled messages stay uncommitted', { running: this.running });
+      this.membership.abortAll('shutdown timeout');
+      // Aborted work settles as abandoned at once; give it a moment so its credits come back.
+      await waitUntil(() => this.running === 0, 1000);
+    }
+    this.committer.stop();
+    await this.committer.commitNow();
+    clearInterval(this.stuckTimer);
+    this.subscription?.unsubscribe();
+    await this.consumer.disconnect();
+    await this.producer.disconnect();
+    logger.info('Shut down', { drained });
+  }
+
+  private settle({ delivery, outcome, error }: Settlement): void {
+    this.running -= 1;
+    const handedOffAt = this.handedOffAt.get(delivery);
+    this.handedOffAt.delete(delivery);
+    this.gate.release();
+    this.lastSettleAt = Date.now();
+    if (outcome === 'abandoned') return;
+    this.tracker.settle(delivery.topic, delivery.partition, delivery.offset, delivery.generation);
+    const seconds = handedOffAt === undefined ? 0 : (Date.now() - handedOffAt) / 1000;
+    if (outcome === 'processed') {
+      this.metrics.eventsProcessed.inc();
+      this.metrics.observeProcessing('processed', seconds);
+    } else {
+      const { stage, code } = classify(error);
+      this.metrics.deadLettered(stage, code);
+      this.metrics.observeProcessing('dead_lettered', seconds);
+      this.deps.logger.debug('Message dead-lettered', {
+        ...where(delivery),
+        stage,
+        code,
+        error: errorMessage(error),
+      });
+    }
+    this.metrics.observeEndToEnd(delivery.timestamp);
+  }
+
+  private hooks(): DeliveryHooks {
+    return {
+      onRetry: () => this.metrics.retryAttempts.inc(),
+      onRetryExhausted: () => this.metrics.retryExhausted.inc(),
+    };
+  }
+
+  private oldestUnsettledAgeSeconds(): number {
+    const first = this.handedOffAt.values().next();
+    return first.done ? 0 : (Date.now() - first.value) / 1000;
+  }
+
+  private checkProgress(): void {
+    const stuckAfterMs = this.deps.settings.stuckAfterMs ?? 120_000;
+    const stuck = this.gate.held > 0 && Date.now() - this.lastSettleAt > stuckAfterMs;
+    this.readiness.set('progress', !stuck, stuck ? `no message settled for ${stuckAfterMs} ms` : undefined);
+  }
+
+  /** Readiness follows the clients, and a consumer that gave up makes the service fail. */
+  private watchClients(): void {
+    const { consumer, producer } = this;
+    producer.on(producer.events.CONNECT, () => this.readiness.set('producer', true));
+    producer.on(producer.events.DISCONNECT, () =>
+      this.readiness.set('producer', false, 'producer disconnected'),
+    );
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      this.readiness.set('consumer', false, `consumer crashed: ${errorMessage(payload.error)}`);
+      if (!payload.restart) this.fail(payload.error);
+    });
+  }
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return true;
+}
+
+function where(delivery: Delivery) {
+  return { topic: delivery.topic, partition: delivery.partition, offset: delivery.offset };
+}

@@ -1,0 +1,112 @@
+import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import { Observable, type Subscriber } from 'rxjs';
+import type { Delivery, DeliveryHooks } from '../pipeline/delivery.js';
+import type { CreditGate } from './credit-gate.js';
+
+/** What the source needs to know about the group's current generation and assignment. */
+export interface GenerationView {
+  readonly generation: number;
+  /** Aborted when the partition is revoked from this member. */
+  signalFor(topic: string, partition: number): AbortSignal;
+}
+
+export interface KafkaSourceOptions {
+  consumer: Consumer;
+  gate: CreditGate;
+  generations: GenerationView;
+  hooks: DeliveryHooks;
+  /** Called for each message right before it enters the pipeline (the committer tracks it here). */
+  onHandOff(delivery: Delivery): void;
+  /** How often a waiting intake heartbeats; well below the session timeout. */
+  heartbeatEveryMs?: number;
+}
+
+/** Lets the service stop taking messages while what was taken settles. */
+export interface IntakeControl {
+  stopIntake(): void;
+}
+
+/**
+ * The consumer's messages as an Observable of deliveries. Intake is credit-gated: a message
+ * enters only with a credit from `gate`; with none left the batch handler waits (heartbeating,
+ * and leaving early when the batch went stale or the consumer stops) instead of buffering.
+ * A message's offset is resolved when it is handed off, never committed here: the committer
+ * does that once it settles. Messages not handed off are fetched again by kafkajs.
+ */
+export function kafkaSource(options: KafkaSourceOptions): Observable<Delivery> & IntakeControl {
+  let intakeOpen = true;
+  const source = new Observable<Delivery>((subscriber) => {
+    const { consumer } = options;
+    const removeCrashListener = consumer.on(consumer.events.CRASH, (event) => {
+      // kafkajs restarts the consumer itself after retriable errors; anything else would leave
+      // a process that is alive but no longer consuming, so the service must fail loudly.
+      if (!event.payload.restart) subscriber.error(event.payload.error);
+    });
+    consumer
+      .run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        eachBatch: (payload) => handleBatch(payload, options, subscriber, () => intakeOpen),
+      })
+      .catch((error: unknown) => subscriber.error(error));
+    return () => {
+      intakeOpen = false;
+      removeCrashListener();
+    };
+  });
+  return Object.assign(source, { stopIntake: () => (intakeOpen = false) });
+}
+
+async function handleBatch(
+  { batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload,
+  options: KafkaSourceOptions,
+  subscriber: Subscriber<Delivery>,
+  isOpen: () => boolean,
+): Promise<void> {
+  const { gate, generations, heartbeatEveryMs = 1000 } = options;
+  const { topic, partition } = batch;
+  const generation = generations.generation;
+  const signal = generations.signalFor(topic, partition);
+  const mayContinue = () =>
+    isOpen() && isRunning() && !isStale() && !subscriber.closed && generations.generation === generation;
+
+  for (const message of batch.messages) {
+    while (!gate.tryAcquire()) {
+      if (!mayContinue()) return;
+      await gate.waitForRelease(heartbeatEveryMs);
+      await heartbeat();
+    }
+    if (!mayContinue()) {
+      gate.release();
+      return;
+    }
+    const delivery = toDelivery(topic, partition, message, generation, signal, options.hooks);
+    options.onHandOff(delivery);
+    subscriber.next(delivery);
+    resolveOffset(message.offset);
+  }
+  await heartbeat();
+}
+
+function toDelivery(
+  topic: string,
+  partition: number,
+  message: KafkaMessage,
+  generation: number,
+  signal: AbortSignal,
+  hooks: DeliveryHooks,
+): Delivery {
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    key: message.key,
+    value: message.value,
+    headers: message.headers ?? {},
+    timestamp: message.timestamp,
+    generation,
+    signal,
+    hooks,
+    event: undefined,
+  };
+}

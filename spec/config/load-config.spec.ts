@@ -1,0 +1,388 @@
+import { expect } from 'chai';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { Ajv } from 'ajv';
+import { ConfigError } from '../../lib/config/config-error.js';
+import {
+  describeConfig,
+  loadConfig,
+  type Config,
+  type LoadConfigOptions,
+} from '../../lib/config/load-config.js';
+import { configSchema, SETTINGS } from '../../lib/config/schema.js';
+import { projectRoot } from '../../lib/project-root.js';
+
+const bundledSchema = join(projectRoot(), 'config', 'schemas', 'event.schema.json');
+
+describe('loadConfig', () => {
+  let dir = '';
+  const file = (name: string, text: string): string => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'myeventstream-config-'));
+    mkdirSync(join(dir, 'config'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  // Never reads the developer's own .env.
+  const load = (env: NodeJS.ProcessEnv = {}, options: LoadConfigOptions = {}): Config =>
+    loadConfig(env, { dotenvPath: join(dir, 'absent.env'), configDir: join(dir, 'config'), ...options });
+
+  function errorOf(env: NodeJS.ProcessEnv, options: LoadConfigOptions = {}): string {
+    try {
+      load(env, options);
+    } catch (error) {
+      expect(error).to.be.instanceOf(ConfigError);
+      return (error as ConfigError).message;
+    }
+    return expect.fail(`loadConfig accepted ${JSON.stringify(env)}`);
+  }
+
+  /** The message is one line starting with the variable's name. */
+  function expectError(env: NodeJS.ProcessEnv, variable: string, options: LoadConfigOptions = {}): string {
+    const message = errorOf(env, options);
+    expect(message).to.match(new RegExp(`^${variable} `));
+    expect(message).not.to.match(/[\r\n]/);
+    return message;
+  }
+
+  describe('defaults', () => {
+    it('are those of the Go service', () => {
+      const config = load();
+      expect(config.serviceName).to.equal('myeventstream');
+      expect(config.kafka).to.deep.equal({
+        brokers: [],
+        topic: 'events',
+        groupId: 'myeventstream-consumer',
+        clientId: 'myeventstream',
+        createTopics: false,
+        topicPartitions: 6,
+        sessionTimeoutMs: 30000,
+      });
+      expect(config.dlq).to.deep.equal({ topic: 'myeventstream-dlq', brokers: [] });
+      expect(config.output).to.deep.equal({ topic: '' });
+      expect(config.pipeline).to.deep.include({
+        workerPoolSize: 10,
+        queueBufferSize: 1000,
+        schemaPath: bundledSchema,
+        module: '',
+      });
+      expect(config.retry).to.deep.equal({
+        maxAttempts: 3,
+        baseDelayMs: 100,
+        maxDelayMs: 10000,
+        multiplier: 2,
+      });
+      expect(config.http).to.deep.equal({ port: 8080 });
+      expect(config.log).to.deep.equal({ level: 'info' });
+      expect(config.shutdown).to.deep.equal({ timeoutMs: 30000 });
+      expect(config.commit).to.deep.equal({ intervalMs: 1000 });
+    });
+
+    it('include the bundled event schema, parsed', () => {
+      expect(load().pipeline.schema).to.deep.equal(JSON.parse(readFileSync(bundledSchema, 'utf8')));
+    });
+
+    it('ignore unrelated environment variables', () => {
+      expect(() => load({ PATH: '/usr/bin', KAFKA_BROKERS_OLD: '', npm_config_cache: 'x' })).not.to.throw();
+    });
+  });
+
+  describe('environment variables', () => {
+    let schemaFile = '';
+    let pipelineFile = '';
+    before(() => {
+      schemaFile = file('custom.schema.json', '{"type": "object", "required": ["id"]}');
+      pipelineFile = file('pipeline.js', 'export default {};');
+    });
+
+    const cases = (): Array<[string, string, (c: Config) => unknown, unknown]> => [
+      [
+        'KAFKA_BROKERS',
+        'k1:9092, k2.example.com:19092',
+        (c) => c.kafka.brokers,
+        ['k1:9092', 'k2.example.com:19092'],
+      ],
+      ['KAFKA_TOPIC', 'orders', (c) => c.kafka.topic, 'orders'],
+      ['KAFKA_GROUP_ID', 'group-1', (c) => c.kafka.groupId, 'group-1'],
+      ['KAFKA_CLIENT_ID', 'client-1', (c) => c.kafka.clientId, 'client-1'],
+      ['CREATE_TOPICS', 'true', (c) => c.kafka.createTopics, true],
+      ['TOPIC_PARTITIONS', '12', (c) => c.kafka.topicPartitions, 12],
+      ['KAFKA_SESSION_TIMEOUT_MS', '6000', (c) => c.kafka.sessionTimeoutMs, 6000],
+      ['DLQ_TOPIC', 'dead-letters', (c) => c.dlq.topic, 'dead-letters'],
+      ['DLQ_BROKERS', 'dlq1:9092', (c) => c.dlq.brokers, ['dlq1:9092']],
+      ['OUTPUT_TOPIC', 'processed', (c) => c.output.topic, 'processed'],
+      ['WORKER_POOL_SIZE', '64', (c) => c.pipeline.workerPoolSize, 64],
+      ['QUEUE_BUFFER_SIZE', '5000', (c) => c.pipeline.queueBufferSize, 5000],
+      ['EVENT_SCHEMA', schemaFile, (c) => c.pipeline.schemaPath, schemaFile],
+      ['PIPELINE', pipelineFile, (c) => c.pipeline.module, pipelineFile],
+      ['RETRY_MAX_ATTEMPTS', '0', (c) => c.retry.maxAttempts, 0],
+      ['RETRY_BASE_DELAY_MS', '250', (c) => c.retry.baseDelayMs, 250],
+      ['RETRY_MAX_DELAY_MS', '60000', (c) => c.retry.maxDelayMs, 60000],
+      ['RETRY_MULTIPLIER', '1.5', (c) => c.retry.multiplier, 1.5],
+      ['METRICS_PORT', '0', (c) => c.http.port, 0],
+      ['LOG_LEVEL', 'debug', (c) => c.log.level, 'debug'],
+      ['SERVICE_NAME', 'billing', (c) => c.serviceName, 'billing'],
+      ['SHUTDOWN_TIMEOUT_MS', '0', (c) => c.shutdown.timeoutMs, 0],
+      ['COMMIT_INTERVAL_MS', '10', (c) => c.commit.intervalMs, 10],
+    ];
+
+    it('cover every setting of the schema', () => {
+      const tested = cases().map(([name]) => name);
+      expect(tested.sort()).to.deep.equal([...SETTINGS.values()].map((s) => s.env).sort());
+    });
+
+    it('each set its own setting', () => {
+      for (const [name, value, read, expected] of cases()) {
+        expect(read(load({ [name]: value })), name).to.deep.equal(expected);
+      }
+    });
+
+    it('EVENT_SCHEMA loads that schema, resolving a relative path from the working directory', () => {
+      const config = load({ EVENT_SCHEMA: relative(process.cwd(), schemaFile) });
+      expect(config.pipeline.schemaPath).to.equal(schemaFile);
+      expect(config.pipeline.schema).to.deep.equal({ type: 'object', required: ['id'] });
+    });
+
+    it('PIPELINE resolves a relative path from the working directory', () => {
+      expect(load({ PIPELINE: relative(process.cwd(), pipelineFile) }).pipeline.module).to.equal(
+        pipelineFile,
+      );
+    });
+
+    it('CREATE_TOPICS reads true and false in any case', () => {
+      expect(load({ CREATE_TOPICS: 'TRUE' }).kafka.createTopics).to.equal(true);
+      expect(load({ CREATE_TOPICS: 'False' }).kafka.createTopics).to.equal(false);
+    });
+  });
+
+  describe('DLQ_BROKERS', () => {
+    it('defaults to the KAFKA_BROKERS list', () => {
+      expect(load({ KAFKA_BROKERS: 'a:9092,b:9093' }).dlq.brokers).to.deep.equal(['a:9092', 'b:9093']);
+      expect(load({ KAFKA_BROKERS: 'a:9092', DLQ_BROKERS: '' }).dlq.brokers).to.deep.equal(['a:9092']);
+    });
+
+    it('wins over KAFKA_BROKERS when set', () => {
+      const config = load({ KAFKA_BROKERS: 'a:9092', DLQ_BROKERS: 'd:9092' });
+      expect(config.kafka.brokers).to.deep.equal(['a:9092']);
+      expect(config.dlq.brokers).to.deep.equal(['d:9092']);
+    });
+  });
+
+  describe('.env file', () => {
+    it('is read, the real environment winning over it', () => {
+      const dotenvPath = file('values.env', '# local\nKAFKA_TOPIC=from-dotenv\nWORKER_POOL_SIZE=7\n');
+      const config = load({ WORKER_POOL_SIZE: '9' }, { dotenvPath });
+      expect(config.kafka.topic).to.equal('from-dotenv');
+      expect(config.pipeline.workerPoolSize).to.equal(9);
+    });
+
+    it('leaves process.env alone', () => {
+      const before = { ...process.env };
+      load({}, { dotenvPath: file('untouched.env', 'MYEVENTSTREAM_SPEC_ONLY=1\nKAFKA_TOPIC=x\n') });
+      expect({ ...process.env }).to.deep.equal(before);
+    });
+
+    it('has its wrong values reported under their variable names', () => {
+      expectError({}, 'WORKER_POOL_SIZE', { dotenvPath: file('wrong.env', 'WORKER_POOL_SIZE=lots\n') });
+    });
+  });
+
+  describe('config/<NODE_ENV>.json', () => {
+    const write = (name: string, text: string): string => file(join('config', `${name}.json`), text);
+
+    it('is merged under the environment', () => {
+      write('staging', '{"kafka": {"topic": "from-file"}, "pipeline": {"workerPoolSize": 3}}');
+      expect(load({ NODE_ENV: 'staging' }).kafka.topic).to.equal('from-file');
+      expect(load({ NODE_ENV: 'staging' }).pipeline.workerPoolSize).to.equal(3);
+      expect(load({ NODE_ENV: 'staging', KAFKA_TOPIC: 'from-env' }).kafka.topic).to.equal('from-env');
+    });
+
+    it('is optional', () => {
+      expect(load({ NODE_ENV: 'nowhere' }).kafka.topic).to.equal('events');
+    });
+
+    it('must not hold unknown keys', () => {
+      const path = write('typo', '{"kafka": {"topics": "x"}}');
+      const message = errorOf({ NODE_ENV: 'typo' });
+      expect(message).to.equal(`${path}: unknown setting "kafka.topics"`);
+    });
+
+    it('has wrong values reported with the variable name and the file', () => {
+      const path = write('zero', '{"pipeline": {"workerPoolSize": 0}}');
+      const message = expectError({ NODE_ENV: 'zero' }, 'WORKER_POOL_SIZE');
+      expect(message).to.include(`(got 0 in ${path})`);
+    });
+
+    it('does not quote a malformed file, which may hold secrets', () => {
+      write('broken', '{"password": "hunter2", oops}');
+      const message = errorOf({ NODE_ENV: 'broken' });
+      expect(message).to.include('is not valid JSON');
+      expect(message).not.to.include('hunter2');
+    });
+  });
+
+  describe('wrong values', () => {
+    it('WORKER_POOL_SIZE out of range or not an integer', () => {
+      expect(expectError({ WORKER_POOL_SIZE: '0' }, 'WORKER_POOL_SIZE')).to.equal(
+        'WORKER_POOL_SIZE must be an integer from 1 to 10000 (got "0")',
+      );
+      expect(expectError({ WORKER_POOL_SIZE: 'abc' }, 'WORKER_POOL_SIZE')).to.equal(
+        'WORKER_POOL_SIZE must be an integer from 1 to 10000 (got "abc")',
+      );
+      // Convict's own int format would read these as 12 and 1.
+      expectError({ WORKER_POOL_SIZE: '12abc' }, 'WORKER_POOL_SIZE');
+      expectError({ WORKER_POOL_SIZE: '1.5' }, 'WORKER_POOL_SIZE');
+    });
+
+    it('KAFKA_BROKERS set but empty', () => {
+      expect(expectError({ KAFKA_BROKERS: '' }, 'KAFKA_BROKERS')).to.equal(
+        'KAFKA_BROKERS must be a comma-separated list of host:port (got "")',
+      );
+      expectError({ KAFKA_BROKERS: '  ' }, 'KAFKA_BROKERS');
+    });
+
+    it('KAFKA_BROKERS entries that are not host:port', () => {
+      expect(expectError({ KAFKA_BROKERS: 'host' }, 'KAFKA_BROKERS')).to.include('(got "host")');
+      for (const value of ['a:9092,', 'a:9092,,b:9092', 'a:0', 'a:65536', ':9092', 'a:b', 'a:9092:1']) {
+        expectError({ KAFKA_BROKERS: value }, 'KAFKA_BROKERS');
+      }
+      expectError({ DLQ_BROKERS: 'nope' }, 'DLQ_BROKERS');
+    });
+
+    it('METRICS_PORT above 65535', () => {
+      expect(expectError({ METRICS_PORT: '70000' }, 'METRICS_PORT')).to.equal(
+        'METRICS_PORT must be a port from 0 to 65535 (got "70000")',
+      );
+    });
+
+    it('LOG_LEVEL not a known level', () => {
+      expect(expectError({ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL')).to.equal(
+        'LOG_LEVEL must be one of error, warn, info, debug (got "verbose")',
+      );
+    });
+
+    it('RETRY_MULTIPLIER below 1', () => {
+      expect(expectError({ RETRY_MULTIPLIER: '0.5' }, 'RETRY_MULTIPLIER')).to.include('(got "0.5")');
+      expectError({ RETRY_MULTIPLIER: '2x' }, 'RETRY_MULTIPLIER');
+    });
+
+    it('RETRY_MAX_DELAY_MS below RETRY_BASE_DELAY_MS', () => {
+      const message = expectError(
+        { RETRY_BASE_DELAY_MS: '100', RETRY_MAX_DELAY_MS: '50' },
+        'RETRY_MAX_DELAY_MS',
+      );
+      expect(message).to.include('RETRY_BASE_DELAY_MS');
+    });
+
+    it('the other settings outside their ranges', () => {
+      const wrong: Record<string, string> = {
+        KAFKA_TOPIC: 'bad topic',
+        OUTPUT_TOPIC: '..',
+        SERVICE_NAME: ' ',
+        CREATE_TOPICS: 'yes',
+        TOPIC_PARTITIONS: '0',
+        KAFKA_SESSION_TIMEOUT_MS: '5999',
+        QUEUE_BUFFER_SIZE: '1000001',
+        RETRY_MAX_ATTEMPTS: '101',
+        RETRY_BASE_DELAY_MS: '-1',
+        SHUTDOWN_TIMEOUT_MS: '-1',
+        COMMIT_INTERVAL_MS: '9',
+      };
+      for (const [name, value] of Object.entries(wrong)) expectError({ [name]: value }, name);
+    });
+
+    it('EVENT_SCHEMA pointing to a missing file', () => {
+      const path = join(dir, 'missing.json');
+      expect(expectError({ EVENT_SCHEMA: path }, 'EVENT_SCHEMA')).to.equal(
+        `EVENT_SCHEMA file not found: ${path}`,
+      );
+    });
+
+    it('EVENT_SCHEMA pointing to a file that is not JSON', () => {
+      const path = file('not-json.json', 'type: object\nrequired: [Id]\n');
+      expect(expectError({ EVENT_SCHEMA: path }, 'EVENT_SCHEMA')).to.match(
+        /^EVENT_SCHEMA is not valid JSON: /,
+      );
+    });
+
+    it('EVENT_SCHEMA pointing to JSON that is not a valid JSON Schema', () => {
+      for (const text of ['{"type": 12}', '12', 'null', '{"type": "object", "requried": ["Id"]}']) {
+        const path = file('bad.schema.json', text);
+        expect(expectError({ EVENT_SCHEMA: path }, 'EVENT_SCHEMA'), text).to.match(
+          /^EVENT_SCHEMA is not a valid JSON Schema: /,
+        );
+      }
+    });
+
+    it('PIPELINE pointing to a missing file', () => {
+      const path = join(dir, 'missing-pipeline.js');
+      expect(expectError({ PIPELINE: path }, 'PIPELINE')).to.equal(`PIPELINE file not found: ${path}`);
+    });
+
+    it('several at once, still on one line', () => {
+      const message = expectError({ WORKER_POOL_SIZE: '0', METRICS_PORT: 'x' }, 'WORKER_POOL_SIZE');
+      expect(message).to.include('METRICS_PORT');
+    });
+  });
+});
+
+describe('ConfigError', () => {
+  it('keeps its message on one line', () => {
+    expect(new ConfigError('first\n  second\r\nthird').message).to.equal('first second third');
+  });
+
+  it('leaves the value of a sensitive setting out', () => {
+    const setting = { env: 'API_TOKEN', accepts: 'a token', sensitive: true };
+    expect(ConfigError.invalid(setting, '"hunter2"').message).to.equal('API_TOKEN must be a token');
+    expect(ConfigError.invalid({ ...setting, sensitive: false }, '"x"').message).to.include('(got "x")');
+  });
+});
+
+describe('describeConfig', () => {
+  let config: Config;
+  before(() => {
+    config = loadConfig({ KAFKA_BROKERS: 'a:9092,b:9092' }, { dotenvPath: join(tmpdir(), 'absent', '.env') });
+  });
+
+  it('names every variable, with the values in effect', () => {
+    const described = describeConfig(config);
+    expect(Object.keys(described).sort()).to.deep.equal([...SETTINGS.values()].map((s) => s.env).sort());
+    expect(described).to.deep.include({
+      KAFKA_BROKERS: 'a:9092,b:9092',
+      DLQ_BROKERS: 'a:9092,b:9092',
+      WORKER_POOL_SIZE: 10,
+      CREATE_TOPICS: false,
+      EVENT_SCHEMA: bundledSchema,
+    });
+  });
+
+  it('redacts sensitive settings', () => {
+    const schema = {
+      ...configSchema,
+      apiToken: { doc: 'A secret.', format: String, default: '', env: 'API_TOKEN', sensitive: true },
+    };
+    const described = describeConfig({ ...config, apiToken: 'hunter2' } as Config, schema);
+    expect(described.API_TOKEN).to.equal('[redacted]');
+    expect(JSON.stringify(described)).not.to.include('hunter2');
+  });
+});
+
+describe('config/schemas/event.schema.json', () => {
+  const validate = new Ajv().compile(JSON.parse(readFileSync(bundledSchema, 'utf8')));
+
+  it('accepts an object with a non-empty string Id and any other fields', () => {
+    expect(validate({ Id: 'e-1' })).to.equal(true);
+    expect(validate({ Id: 'e-1', Amount: 12, Tags: ['a'] })).to.equal(true);
+  });
+
+  it('rejects a missing, empty or non-string Id and non-objects', () => {
+    for (const event of [{}, { Id: '' }, { Id: 7 }, { id: 'e-1' }, 'e-1', ['e-1'], null]) {
+      expect(validate(event), JSON.stringify(event)).to.equal(false);
+    }
+  });
+});

@@ -1,0 +1,40 @@
+import { Writable } from 'node:stream';
+import type { Kafka } from 'kafkajs';
+import { createLogger } from '../../../lib/observability/logger.js';
+import type { Pipeline } from '../../../lib/pipeline/define-pipeline.js';
+import { EventService, type EventServiceSettings } from '../../../lib/service/event-service.js';
+
+/** The service inside the spec's process, for specs that watch its internals while it runs. */
+export function inProcessService(
+  kafka: Kafka,
+  pipeline: Pipeline,
+  settings: Partial<EventServiceSettings> & { topic: string; groupId: string; dlqTopic: string },
+): EventService {
+  const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
+  return new EventService({
+    kafka,
+    dlqKafka: kafka,
+    pipeline,
+    logger: createLogger({ level: 'warn', serviceName: 'spec', stream: quiet }),
+    settings: {
+      serviceName: 'spec',
+      outputTopic: undefined,
+      workerPoolSize: 10,
+      queueBufferSize: 1000,
+      retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 100, multiplier: 2, jitter: 0.2 },
+      commitIntervalMs: 100,
+      shutdownTimeoutMs: 10_000,
+      sessionTimeoutMs: 10_000,
+      schema: { type: 'object' },
+      ...settings,
+    },
+  });
+}
+
+/** Reads a counter or gauge of the service's registry (summing its series). */
+export async function metricValue(service: EventService, name: string): Promise<number> {
+  const metric = service.registry.getSingleMetric(name);
+  if (!metric) throw new Error(`no metric ${name}`);
+  const { values } = await metric.get();
+  return values.reduce((sum, { value }) => sum + value, 0);
+}

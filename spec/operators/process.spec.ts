@@ -1,0 +1,637 @@
+import { expect } from 'chai';
+import { getEventListeners } from 'node:events';
+import {
+  EMPTY,
+  lastValueFrom,
+  map,
+  type Observable,
+  of,
+  type OperatorFunction,
+  tap,
+  VirtualTimeScheduler,
+} from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import { PermanentError, StageError } from '../../lib/errors.js';
+import { process, type ProcessOptions } from '../../lib/operators/process.js';
+import { withEvent, type Delivery, type DeliveryHooks } from '../../lib/pipeline/delivery.js';
+import { makeDelivery } from './support/delivery.js';
+
+const boom = new Error('boom');
+/** random() = 0.5 means no jitter: the default delays are exactly 100, 200 and 400 ms. */
+const noJitter: ProcessOptions = { random: () => 0.5 };
+
+function failed(attempts: number, message = 'boom'): StageError {
+  const plural = attempts === 1 ? '' : 's';
+  return new StageError(`process failed after ${attempts} attempt${plural}: ${message}`, {
+    stage: 'process',
+    code: 'PROCESS_FAILED',
+    retriable: true,
+  });
+}
+
+function rejected(attempt: number, message: string): StageError {
+  return new StageError(`process rejected the event on attempt ${attempt}: ${message}`, {
+    stage: 'process',
+    code: 'PROCESS_REJECTED',
+    retriable: false,
+  });
+}
+
+function revoked(attempts: number): StageError {
+  const plural = attempts === 1 ? '' : 's';
+  return new StageError(`partition revoked after ${attempts} attempt${plural}`, {
+    stage: 'process',
+    code: 'REVOKED',
+    retriable: false,
+  });
+}
+
+type HookCall = [hook: 'onRetry' | 'onRetryExhausted', at: number, ...args: unknown[]];
+
+/** Hooks that record each call with the (virtual) time it happened at. */
+function recordingHooks(now: () => number): { hooks: DeliveryHooks; calls: HookCall[] } {
+  const calls: HookCall[] = [];
+  const hooks: DeliveryHooks = {
+    onRetry: (attempt, error, delayMs) => calls.push(['onRetry', now(), attempt, error, delayMs]),
+    onRetryExhausted: (attempts, error) => calls.push(['onRetryExhausted', now(), attempts, error]),
+  };
+  return { hooks, calls };
+}
+
+describe('process', () => {
+  let testScheduler: TestScheduler;
+
+  beforeEach(() => {
+    testScheduler = new TestScheduler((actual, expected) => {
+      expect(actual).to.deep.equal(expected);
+    });
+  });
+
+  describe('as an operator', () => {
+    const a = makeDelivery({ event: 'a' });
+    const b = makeDelivery({ event: 'b' });
+    const c = makeDelivery({ event: 'c' });
+    const values = { a, b, c };
+
+    it('completes when the source completes empty, never calling fn', () => {
+      let calls = 0;
+      testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+        const e1 = cold<Delivery<string>>('|');
+        const e1subs = '    (^!)';
+        const expected = '  |';
+        expectObservable(e1.pipe(process(() => calls++))).toBe(expected);
+        expectSubscriptions(e1.subscriptions).toBe(e1subs);
+      });
+      expect(calls).to.equal(0);
+    });
+
+    it('never emits when the source never does', () => {
+      testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+        const e1 = cold<Delivery<string>>('-');
+        const e1subs = '    ^';
+        const expected = '  -';
+        expectObservable(e1.pipe(process((event: string) => event))).toBe(expected);
+        expectSubscriptions(e1.subscriptions).toBe(e1subs);
+      });
+    });
+
+    it("replaces one delivery's event with fn's value", () => {
+      testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+        const e1 = cold('   -a|', values);
+        const e1subs = '    ^-!';
+        const expected = '  -x|';
+        expectObservable(e1.pipe(process((event: string) => event.toUpperCase()))).toBe(expected, {
+          x: withEvent(a, 'A'),
+        });
+        expectSubscriptions(e1.subscriptions).toBe(e1subs);
+      });
+    });
+
+    it('processes many deliveries one at a time, in order', () => {
+      testScheduler.run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+        const e1 = hot('    -a-b-c-|', values);
+        const e1subs = '    ^------!';
+        const work = cold('   --r|');
+        const workSubs = [' -^--!', '----^--!', '-------^--!'];
+        const expected = '  ----x--y--(z|)';
+        const result = e1.pipe(process((event: string) => work.pipe(map((r) => `${event}:${r}`))));
+        expectObservable(result).toBe(expected, {
+          x: withEvent(a, 'a:r'),
+          y: withEvent(b, 'b:r'),
+          z: withEvent(c, 'c:r'),
+        });
+        expectSubscriptions(e1.subscriptions).toBe(e1subs);
+        expectSubscriptions(work.subscriptions).toBe(workSubs);
+      });
+    });
+
+    it('passes an error from upstream through untouched', () => {
+      testScheduler.run(({ hot, expectObservable, expectSubscriptions }) => {
+        const e1 = hot('  -a-#', values, new Error('upstream'));
+        const e1subs = '  ^--!';
+        const expected = '-x-#';
+        const result = e1.pipe(process((event: string) => event.toUpperCase()));
+        expectObservable(result).toBe(expected, { x: withEvent(a, 'A') }, new Error('upstream'));
+        expectSubscriptions(e1.subscriptions).toBe(e1subs);
+      });
+    });
+
+    it('stops a running attempt at an early unsubscribe', () => {
+      testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+        const e1 = cold('   (a|)', values);
+        const work = cold(' ----r|');
+        const workSubs = '  ^-!';
+        const unsub = '     --!';
+        const expected = '  --';
+        expectObservable(e1.pipe(process(() => work)), unsub).toBe(expected);
+        expectSubscriptions(work.subscriptions).toBe(workSubs);
+      });
+    });
+
+    it('does nothing before subscribe', () => {
+      let calls = 0;
+      const processed = of(a).pipe(process(() => calls++));
+      expect(calls).to.equal(0);
+      processed.subscribe();
+      expect(calls).to.equal(1);
+    });
+
+    it('hands fn the event and the delivery', () => {
+      const seen: unknown[] = [];
+      of(a)
+        .pipe(process((event, delivery) => void seen.push(event, delivery)))
+        .subscribe();
+      expect(seen).to.deep.equal(['a', a]);
+      expect(seen[1]).to.equal(a);
+    });
+  });
+
+  describe('results', () => {
+    const d = makeDelivery({ event: { id: 1 } });
+    const run = <R>(fn: () => R | Promise<R> | Observable<R>) => lastValueFrom(of(d).pipe(process(fn)));
+
+    it('keeps the delivery as it is when fn gives undefined', async () => {
+      expect(await run(() => undefined)).to.equal(d);
+      expect(await run(async () => undefined)).to.equal(d);
+    });
+
+    it('takes null, falsy values and arrays as the new event, unflattened', async () => {
+      expect((await run(() => null)).event).to.equal(null);
+      expect((await run(() => 0)).event).to.equal(0);
+      expect((await run(() => [1, 2])).event).to.deep.equal([1, 2]);
+    });
+
+    it('awaits a Promise', async () => {
+      const out = await run(async () => ({ enriched: true }));
+      expect(out).to.deep.equal(withEvent(d, { enriched: true }));
+    });
+
+    it('uses the last value of an Observable, and keeps the event when it is empty', async () => {
+      expect((await run(() => of('first', 'last'))).event).to.equal('last');
+      expect(await lastValueFrom(of(d).pipe(process(() => EMPTY)))).to.equal(d);
+    });
+
+    it('never mutates the incoming delivery', async () => {
+      await run(() => 'new');
+      expect(d.event).to.deep.equal({ id: 1 });
+    });
+
+    it('infers the type of the new event', () => {
+      const replaced: OperatorFunction<Delivery<number>, Delivery<string>> = process((n: number) =>
+        String(n),
+      );
+      const kept: OperatorFunction<Delivery<number>, Delivery<number>> = process(async (_n: number) => {});
+      const maybe: OperatorFunction<Delivery<number>, Delivery<number | string>> = process((n: number) =>
+        n > 0 ? 'positive' : undefined,
+      );
+      const fromObservable: OperatorFunction<Delivery<number>, Delivery<string>> = process((n: number) =>
+        of(String(n)),
+      );
+      const inferred = of(makeDelivery({ event: 41 })).pipe(process((n) => n + 1));
+      let answer = 0;
+      inferred.subscribe((out) => (answer = out.event));
+      expect([replaced, kept, maybe, fromObservable]).to.have.length(4);
+      expect(answer).to.equal(42);
+    });
+  });
+
+  describe('retries', () => {
+    it('retries after 100, 200 and 400 ms by default, then fails at 700 ms: fn runs 4 times', () => {
+      let calls = 0;
+      let final: unknown;
+      const { hooks, calls: hookCalls } = recordingHooks(() => testScheduler.now());
+      testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+        const e1 = cold('      (a|)', { a: makeDelivery({ event: 1, hooks }) });
+        const attempt = cold(' #', undefined, boom);
+        const attemptSubs = [
+          '                    (^!)',
+          '                    100ms (^!)',
+          '                    300ms (^!)',
+          '                    700ms (^!)',
+        ];
+        const expected = '     - 99ms - 199ms - 399ms #';
+        const result = e1.pipe(
+          process(() => (calls++, attempt), noJitter),
+          tap({ error: (error: unknown) => (final = error) }),
+        );
+        expectObservable(result).toBe(expected, undefined, failed(4));
+        expectSubscriptions(attempt.subscriptions).toBe(attemptSubs);
+      });
+      expect(calls).to.equal(4);
+      expect(final).to.include({ stage: 'process', code: 'PROCESS_FAILED', retriable: true, attempts: 4 });
+      expect((final as Error).cause).to.equal(boom);
+      expect(hookCalls).to.deep.equal([
+        ['onRetry', 0, 1, boom, 100],
+        ['onRetry', 100, 2, boom, 200],
+        ['onRetry', 300, 3, boom, 400],
+        ['onRetryExhausted', 700, 4, boom],
+      ]);
+    });
+
+    it('succeeds on the 3rd attempt, emitting only what the successful attempt gave', () => {
+      let calls = 0;
+      const { hooks, calls: hookCalls } = recordingHooks(() => testScheduler.now());
+      const d = makeDelivery({ event: 1, hooks });
+      testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+        const e1 = cold('          (a|)', { a: d });
+        const failing = cold('     p#', { p: 'partial' }, boom);
+        const failingSubs = ['     ^!', '101ms ^!'];
+        const succeeding = cold('  --r|', { r: 'ok' });
+        const succeedingSubs = '   302ms ^--!';
+        const expected = '         305ms (x|)';
+        const result = e1.pipe(process(() => (++calls < 3 ? failing : succeeding), noJitter));
+        expectObservable(result).toBe(expected, { x: withEvent(d, 'ok') });
+        expectSubscriptions(failing.subscriptions).toBe(failingSubs);
+        expectSubscriptions(succeeding.subscriptions).toBe(succeedingSubs);
+      });
+      expect(calls).to.equal(3);
+      expect(hookCalls.map(([hook, at, attempt]) => [hook, at, attempt])).to.deep.equal([
+        ['onRetry', 1, 1],
+        ['onRetry', 102, 2],
+      ]);
+    });
+
+    it('takes RETRY_MAX_ATTEMPTS as the number of retries: 0 runs fn once', () => {
+      const { hooks, calls: hookCalls } = recordingHooks(() => testScheduler.now());
+      testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+        const e1 = cold('      (a|)', { a: makeDelivery({ event: 1, hooks }) });
+        const attempt = cold(' -#', undefined, boom);
+        const expected = '     -#';
+        const result = e1.pipe(process(() => attempt, { ...noJitter, retry: { maxAttempts: 0 } }));
+        expectObservable(result).toBe(expected, undefined, failed(1));
+        expectSubscriptions(attempt.subscriptions).toBe('^!');
+      });
+      expect(hookCalls).to.deep.equal([['onRetryExhausted', 1, 1, boom]]);
+    });
+
+    it('caps the delay: base 1000, max 1500 waits 1000, 1500, 1500', () => {
+      const { hooks, calls: hookCalls } = recordingHooks(() => testScheduler.now());
+      testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+        const e1 = cold('      (a|)', { a: makeDelivery({ event: 1, hooks }) });
+        const attempt = cold(' #', undefined, boom);
+        const attemptSubs = ['(^!)', '1000ms (^!)', '2500ms (^!)', '4000ms (^!)'];
+        const expected = '     4000ms #';
+        const options = { ...noJitter, retry: { baseDelayMs: 1000, maxDelayMs: 1500 } };
+        expectObservable(e1.pipe(process(() => attempt, options))).toBe(expected, undefined, failed(4));
+        expectSubscriptions(attempt.subscriptions).toBe(attemptSubs);
+      });
+      expect(hookCalls.filter(([hook]) => hook === 'onRetry').map((call) => call[4])).to.deep.equal([
+        1000, 1500, 1500,
+      ]);
+    });
+
+    it('jitters each delay within ±20 %: random 0 gives 80, 160, 320; random 1 gives 120, 240, 480', () => {
+      for (const [random, subs, at] of [
+        [0, ['(^!)', '80ms (^!)', '240ms (^!)', '560ms (^!)'], '560ms #'],
+        [1, ['(^!)', '120ms (^!)', '360ms (^!)', '840ms (^!)'], '840ms #'],
+      ] as const) {
+        testScheduler = new TestScheduler((actual, expected) => {
+          expect(actual).to.deep.equal(expected);
+        });
+        testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+          const attempt = cold('#', undefined, boom);
+          const result = cold('(a|)', { a: makeDelivery({ event: 1 }) }).pipe(
+            process(() => attempt, { random: () => random }),
+          );
+          expectObservable(result).toBe(at, undefined, failed(4));
+          expectSubscriptions(attempt.subscriptions).toBe([...subs]);
+        });
+      }
+    });
+
+    it('keeps random delays within the jitter bounds', () => {
+      const delays: number[] = [];
+      const hooks: DeliveryHooks = {
+        onRetry: (_attempt, _error, delayMs) => delays.push(delayMs),
+        onRetryExhausted: () => undefined,
+      };
+      for (let i = 0; i < 50; i++) {
+        new TestScheduler(() => undefined).run(({ cold }) => {
+          cold('(a|)', { a: makeDelivery({ event: 1, hooks }) })
+            .pipe(process(() => cold('#')))
+            .subscribe({ error: () => undefined });
+        });
+      }
+      expect(delays).to.have.length(150);
+      delays.forEach((ms, i) => {
+        const raw = [100, 200, 400][i % 3] as number;
+        expect(ms).to.be.within(raw * 0.8, raw * 1.2);
+      });
+    });
+
+    it('runs its timers on the given scheduler', () => {
+      const scheduler = new VirtualTimeScheduler();
+      const calledAt: number[] = [];
+      let final: unknown;
+      of(makeDelivery({ event: 1 }))
+        .pipe(
+          process(
+            () => {
+              calledAt.push(scheduler.now());
+              throw boom;
+            },
+            { ...noJitter, scheduler },
+          ),
+        )
+        .subscribe({ error: (error: unknown) => (final = error) });
+      expect(calledAt).to.deep.equal([0]);
+      scheduler.flush();
+      expect(calledAt).to.deep.equal([0, 100, 300, 700]);
+      expect(final).to.include({ code: 'PROCESS_FAILED', attempts: 4 });
+    });
+
+    it('retries a rejected Promise on real timers', async () => {
+      let calls = 0;
+      const fn = async () => {
+        if (++calls < 3) throw boom;
+        return 'ok';
+      };
+      const options = { retry: { baseDelayMs: 1, jitter: 0 } };
+      const out = await lastValueFrom(of(makeDelivery({ event: 1 })).pipe(process(fn, options)));
+      expect(out.event).to.equal('ok');
+      expect(calls).to.equal(3);
+    });
+
+    it('stops waiting at an early unsubscribe during the backoff', () => {
+      let calls = 0;
+      const d = makeDelivery({ event: 1 });
+      testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+        const attempt = cold(' #', undefined, boom);
+        const unsub = '        250ms !';
+        const expected = '     -';
+        const result = cold('(a|)', { a: d }).pipe(process(() => (calls++, attempt), noJitter));
+        expectObservable(result, unsub).toBe(expected);
+        expectSubscriptions(attempt.subscriptions).toBe(['(^!)', '100ms (^!)']);
+      });
+      expect(calls).to.equal(2);
+      expect(getEventListeners(d.signal, 'abort')).to.have.length(0);
+    });
+  });
+
+  describe('permanent errors', () => {
+    for (const [name, error] of [
+      ['a PermanentError', new PermanentError('no such account')],
+      ['a TypeError', new TypeError('cannot read properties of undefined')],
+    ] as const) {
+      it(`fails at once on ${name}: fn runs once, no hook is called`, () => {
+        let calls = 0;
+        let final: unknown;
+        const { hooks, calls: hookCalls } = recordingHooks(() => testScheduler.now());
+        testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+          const e1 = cold('      (a|)', { a: makeDelivery({ event: 1, hooks }) });
+          const attempt = cold(' --#', undefined, error);
+          const expected = '     --#';
+          const result = e1.pipe(
+            process(() => (calls++, attempt), noJitter),
+            tap({ error: (e: unknown) => (final = e) }),
+          );
+          expectObservable(result).toBe(expected, undefined, rejected(1, error.message));
+          expectSubscriptions(attempt.subscriptions).toBe('^-!');
+        });
+        expect(calls).to.equal(1);
+        expect(hookCalls).to.deep.equal([]);
+        expect(final).to.include({
+          stage: 'process',
+          code: 'PROCESS_REJECTED',
+          retriable: false,
+          attempts: 1,
+        });
+        expect((final as Error).cause).to.equal(error);
+      });
+    }
+
+    it('stops retrying when a later attempt fails permanently', () => {
+      let calls = 0;
+      const nope = new PermanentError('nope');
+      testScheduler.run(({ cold, expectObservable }) => {
+        const result = cold('(a|)', { a: makeDelivery({ event: 1 }) }).pipe(
+          process(() => (++calls === 1 ? cold('#', undefined, boom) : cold('#', undefined, nope)), noJitter),
+        );
+        expectObservable(result).toBe('100ms #', undefined, rejected(2, 'nope'));
+      });
+      expect(calls).to.equal(2);
+    });
+  });
+
+  describe('when fn throws', () => {
+    it('retries a synchronous throw like a failed attempt', () => {
+      let calls = 0;
+      testScheduler.run(({ cold, expectObservable }) => {
+        const result = cold('(a|)', { a: makeDelivery({ event: 1 }) }).pipe(
+          process(() => {
+            calls++;
+            throw boom;
+          }, noJitter),
+        );
+        expectObservable(result).toBe('700ms #', undefined, failed(4));
+      });
+      expect(calls).to.equal(4);
+    });
+
+    it('rejects a synchronous TypeError at once', () => {
+      let calls = 0;
+      testScheduler.run(({ cold, expectObservable }) => {
+        const result = cold('(a|)', {
+          a: makeDelivery({ event: undefined as unknown as { x: number } }),
+        }).pipe(process((event: { x: number }) => (calls++, event.x)));
+        expectObservable(result).toBe(
+          '#',
+          undefined,
+          rejected(1, "Cannot read properties of undefined (reading 'x')"),
+        );
+      });
+      expect(calls).to.equal(1);
+    });
+
+    it('keeps the code and stage of a StageError it throws, setting attempts', () => {
+      const writeFailed = new StageError('writing to out failed: timeout', {
+        stage: 'process',
+        code: 'OUTPUT_WRITE_FAILED',
+        retriable: true,
+      });
+      let final: unknown;
+      const { hooks, calls: hookCalls } = recordingHooks(() => testScheduler.now());
+      testScheduler.run(({ cold, expectObservable }) => {
+        const result = cold('(a|)', { a: makeDelivery({ event: 1, hooks }) }).pipe(
+          process(() => cold('#', undefined, writeFailed), noJitter),
+          tap({ error: (e: unknown) => (final = e) }),
+        );
+        expectObservable(result).toBe('700ms #', undefined, writeFailed);
+      });
+      expect(final).to.be.instanceOf(StageError);
+      expect(final).to.include({
+        stage: 'process',
+        code: 'OUTPUT_WRITE_FAILED',
+        retriable: true,
+        attempts: 4,
+      });
+      expect((final as Error).stack).to.equal(writeFailed.stack);
+      expect(writeFailed.attempts, 'the original is not mutated').to.equal(1);
+      expect(hookCalls.at(-1)).to.deep.equal(['onRetryExhausted', 700, 4, writeFailed]);
+    });
+
+    it('passes a non-retriable StageError on at once', () => {
+      const invalid = new StageError('bad', {
+        stage: 'validate',
+        code: 'SCHEMA_VIOLATION',
+        retriable: false,
+      });
+      let final: unknown;
+      of(makeDelivery({ event: 1 }))
+        .pipe(
+          process(() => {
+            throw invalid;
+          }),
+        )
+        .subscribe({ error: (e: unknown) => (final = e) });
+      expect(final).to.equal(invalid);
+    });
+  });
+
+  describe('revocation', () => {
+    it('stops a pending retry at once when the signal aborts: REVOKED', () => {
+      let calls = 0;
+      let final: unknown;
+      const controller = new AbortController();
+      const { hooks, calls: hookCalls } = recordingHooks(() => testScheduler.now());
+      const d = makeDelivery({ event: 1, hooks, signal: controller.signal });
+      testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+        const attempt = cold(' #', undefined, boom);
+        const expected = '     150ms #';
+        const result = cold('(a|)', { a: d }).pipe(
+          process(() => (calls++, attempt), noJitter),
+          tap({ error: (e: unknown) => (final = e) }),
+        );
+        testScheduler.schedule(() => controller.abort(), 150);
+        expectObservable(result).toBe(expected, undefined, revoked(2));
+        expectSubscriptions(attempt.subscriptions).toBe(['(^!)', '100ms (^!)']);
+      });
+      expect(calls).to.equal(2);
+      expect(final).to.include({ stage: 'process', code: 'REVOKED', retriable: false, attempts: 2 });
+      expect((final as Error).cause).to.equal(boom);
+      expect(hookCalls.map(([hook, at]) => [hook, at])).to.deep.equal([
+        ['onRetry', 0],
+        ['onRetry', 100],
+      ]);
+      expect(getEventListeners(d.signal, 'abort')).to.have.length(0);
+    });
+
+    it('does not retry an attempt that fails after the abort', () => {
+      let calls = 0;
+      const controller = new AbortController();
+      const { hooks, calls: hookCalls } = recordingHooks(() => testScheduler.now());
+      testScheduler.run(({ cold, expectObservable }) => {
+        const attempt = cold(' 50ms #', undefined, boom);
+        const a = makeDelivery({ event: 1, hooks, signal: controller.signal });
+        testScheduler.schedule(() => controller.abort(), 20);
+        const result = cold('(a|)', { a }).pipe(process(() => (calls++, attempt), noJitter));
+        expectObservable(result).toBe('50ms #', undefined, revoked(1));
+      });
+      expect(calls).to.equal(1);
+      expect(hookCalls).to.deep.equal([]);
+    });
+
+    it('still rejects a permanent failure after the abort: REVOKED is for retries it stopped', () => {
+      const controller = new AbortController();
+      testScheduler.run(({ cold, expectObservable }) => {
+        testScheduler.schedule(() => controller.abort(), 20);
+        const nope = new PermanentError('nope');
+        const result = cold('(a|)', { a: makeDelivery({ event: 1, signal: controller.signal }) }).pipe(
+          process(() => cold('50ms #', undefined, nope)),
+        );
+        expectObservable(result).toBe('50ms #', undefined, rejected(1, 'nope'));
+      });
+    });
+
+    it('lets an attempt in flight finish: only retries stop', () => {
+      const controller = new AbortController();
+      const d = makeDelivery({ event: 1, signal: controller.signal });
+      testScheduler.run(({ cold, expectObservable }) => {
+        testScheduler.schedule(() => controller.abort(), 20);
+        const result = cold('(a|)', { a: d }).pipe(process(() => cold('50ms (r|)', { r: 2 })));
+        expectObservable(result).toBe('50ms (x|)', { x: withEvent(d, 2) });
+      });
+    });
+  });
+
+  describe('callbacks that throw', () => {
+    it('surface the exception of onRetry as it is, without another attempt', () => {
+      let calls = 0;
+      const hookBug = new Error('metrics down');
+      const hooks: DeliveryHooks = {
+        onRetry: () => {
+          throw hookBug;
+        },
+        onRetryExhausted: () => undefined,
+      };
+      testScheduler.run(({ cold, expectObservable }) => {
+        const result = cold('(a|)', { a: makeDelivery({ event: 1, hooks }) }).pipe(
+          process(() => (calls++, cold('#', undefined, boom))),
+        );
+        expectObservable(result).toBe('#', undefined, hookBug);
+      });
+      expect(calls).to.equal(1);
+    });
+
+    it('surface the exception of onRetryExhausted as it is', () => {
+      const hookBug = new Error('metrics down');
+      const hooks: DeliveryHooks = {
+        onRetry: () => undefined,
+        onRetryExhausted: () => {
+          throw hookBug;
+        },
+      };
+      testScheduler.run(({ cold, expectObservable }) => {
+        const result = cold('(a|)', { a: makeDelivery({ event: 1, hooks }) }).pipe(
+          process(() => cold('#', undefined, boom), noJitter),
+        );
+        expectObservable(result).toBe('700ms #', undefined, hookBug);
+      });
+    });
+
+    it('surface the exception of the random source as it is', () => {
+      const randomBug = new Error('no entropy');
+      let calls = 0;
+      testScheduler.run(({ cold, expectObservable }) => {
+        const random = () => {
+          throw randomBug;
+        };
+        const result = cold('(a|)', { a: makeDelivery({ event: 1 }) }).pipe(
+          process(() => (calls++, cold('#', undefined, boom)), { random }),
+        );
+        expectObservable(result).toBe('#', undefined, randomBug);
+      });
+      expect(calls).to.equal(1);
+    });
+  });
+
+  describe('options', () => {
+    it('rejects a nonsensical retry policy when created', () => {
+      const fn = () => undefined;
+      expect(() => process(fn, { retry: { maxAttempts: -1 } })).to.throw(RangeError, /maxAttempts/);
+      expect(() => process(fn, { retry: { maxAttempts: 1.5 } })).to.throw(RangeError, /maxAttempts/);
+      expect(() => process(fn, { retry: { jitter: 2 } })).to.throw(RangeError, /jitter/);
+      expect(() => process(fn, { retry: { baseDelayMs: -5 } })).to.throw(RangeError, /baseDelayMs/);
+    });
+  });
+});

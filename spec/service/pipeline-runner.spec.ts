@@ -1,0 +1,214 @@
+import { expect } from 'chai';
+import { of, Subject, switchMap, take, type Observable } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import type { Delivery } from '../../lib/pipeline/delivery.js';
+import type { Settlement } from '../../lib/pipeline/handle-message.js';
+import { runPipeline, type RunnerCounts } from '../../lib/service/pipeline-runner.js';
+import { makeDelivery } from '../operators/support/delivery.js';
+
+const testScheduler = () =>
+  new TestScheduler((actual, expected) => {
+    expect(actual).to.deep.equal(expected);
+  });
+
+const deliveries = {
+  a: makeDelivery({ offset: '0' }),
+  b: makeDelivery({ offset: '1' }),
+  c: makeDelivery({ offset: '2' }),
+  d: makeDelivery({ offset: '3' }),
+};
+type Name = keyof typeof deliveries;
+
+const processed = (delivery: Delivery): Settlement => ({ delivery, outcome: 'processed' });
+const settlements = {
+  A: processed(deliveries.a),
+  B: processed(deliveries.b),
+  C: processed(deliveries.c),
+  D: processed(deliveries.d),
+};
+
+/** A handle that answers each delivery with its own cold observable, from the spec's table. */
+function handleBy(handles: Record<Name, Observable<Settlement>>) {
+  return (delivery: Delivery): Observable<Settlement> => {
+    const name = (Object.keys(deliveries) as Name[]).find((n) => deliveries[n] === delivery);
+    if (!name) throw new Error(`unexpected delivery at offset ${delivery.offset}`);
+    return handles[name];
+  };
+}
+
+/** Cold handle per delivery: the same timing for all, each settling its own delivery. */
+function sameTiming(cold: TestScheduler['createColdObservable'], marbles: string) {
+  return {
+    a: cold(marbles, { s: settlements.A }),
+    b: cold(marbles, { s: settlements.B }),
+    c: cold(marbles, { s: settlements.C }),
+    d: cold(marbles, { s: settlements.D }),
+  };
+}
+
+describe('runPipeline', () => {
+  it('never has more than `concurrency` handles subscribed: the third starts when the first ends', () => {
+    testScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+      const source = hot('  (abcd)', deliveries);
+      const handles = sameTiming(cold, '---s|');
+      const expected = '    ---(AB)(CD)';
+      const aSubs = '       ^---!';
+      const bSubs = '       ^---!';
+      const cSubs = '       ----^---!';
+      const dSubs = '       ----^---!';
+
+      const runner = runPipeline(source, handleBy(handles), 2);
+
+      expectObservable(runner.settlements).toBe(expected, settlements);
+      expectSubscriptions(handles.a.subscriptions).toBe(aSubs);
+      expectSubscriptions(handles.b.subscriptions).toBe(bSubs);
+      expectSubscriptions(handles.c.subscriptions).toBe(cSubs);
+      expectSubscriptions(handles.d.subscriptions).toBe(dSubs);
+    });
+  });
+
+  it('starts each waiting delivery as soon as a worker frees up, in arrival order', () => {
+    testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+      const source = cold(' abcd|', deliveries);
+      const handles = sameTiming(cold, '---s|');
+      const expected = '    ---AB--CD|';
+      const aSubs = '       ^---!';
+      const bSubs = '       -^---!';
+      const cSubs = '       ----^---!';
+      const dSubs = '       -----^---!';
+
+      const runner = runPipeline(source, handleBy(handles), 2);
+
+      expectObservable(runner.settlements).toBe(expected, settlements);
+      expectSubscriptions(handles.a.subscriptions).toBe(aSubs);
+      expectSubscriptions(handles.b.subscriptions).toBe(bSubs);
+      expectSubscriptions(handles.c.subscriptions).toBe(cSubs);
+      expectSubscriptions(handles.d.subscriptions).toBe(dSubs);
+    });
+  });
+
+  it('emits settlements in completion order, not arrival order', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      const source = cold('   (abcd)|', deliveries);
+      const handles = {
+        a: cold('             ------s|', { s: settlements.A }),
+        b: cold('             -s|', { s: settlements.B }),
+        c: cold('             ---s|', { s: settlements.C }),
+        d: cold('             s|', { s: settlements.D }),
+      };
+      const expected = '      DB-C--A|';
+
+      expectObservable(runPipeline(source, handleBy(handles), 4).settlements).toBe(expected, settlements);
+    });
+  });
+
+  it('counts the deliveries waiting for a worker and those in flight, as seen inside the handle', () => {
+    const seen: Array<[Name, RunnerCounts]> = [];
+    testScheduler().run(({ hot, cold, expectObservable }) => {
+      const source = hot('  (abcd)', deliveries);
+      const handles = sameTiming(cold, '---s|');
+      const expected = '    ---(AB)(CD)';
+
+      // The runner only exists once the handle below is built, so the handle reads it lazily.
+      const late: { counts?: RunnerCounts } = {};
+      const inner = handleBy(handles);
+      const runner = runPipeline(
+        source,
+        (delivery) => {
+          const name = (Object.keys(deliveries) as Name[]).find((n) => deliveries[n] === delivery) as Name;
+          seen.push([name, { waiting: late.counts?.waiting ?? NaN, inFlight: late.counts?.inFlight ?? NaN }]);
+          return inner(delivery);
+        },
+        2,
+      );
+      late.counts = runner.counts;
+
+      expectObservable(runner.settlements).toBe(expected, settlements);
+    });
+    expect(seen).to.deep.equal([
+      // a and b arrive and start at once; c and d arrive in the same frame and wait.
+      ['a', { waiting: 0, inFlight: 1 }],
+      ['b', { waiting: 0, inFlight: 2 }],
+      // a's end frees its worker for c (d still waits); b's end frees one for d.
+      ['c', { waiting: 1, inFlight: 2 }],
+      ['d', { waiting: 0, inFlight: 2 }],
+    ]);
+  });
+
+  it('reports the counts between frames, and zero of each once everything settled', () => {
+    const samples: Array<[number, RunnerCounts]> = [];
+    const scheduler = testScheduler();
+    scheduler.run(({ hot, cold, expectObservable }) => {
+      const source = hot('  (abcd)', deliveries);
+      const handles = sameTiming(cold, '---s|');
+      const expected = '    ---(AB)(CD)';
+
+      const runner = runPipeline(source, handleBy(handles), 2);
+      for (const frame of [1, 5, 9]) {
+        scheduler.schedule(() => {
+          samples.push([frame, { waiting: runner.counts.waiting, inFlight: runner.counts.inFlight }]);
+        }, frame);
+      }
+
+      expectObservable(runner.settlements).toBe(expected, settlements);
+    });
+    expect(samples).to.deep.equal([
+      // Frame 1: a and b running, c and d waiting for a worker.
+      [1, { waiting: 2, inFlight: 2 }],
+      // Frame 5: a and b ended at frame 4; c and d took their workers.
+      [5, { waiting: 0, inFlight: 2 }],
+      // Frame 9: c and d ended at frame 8.
+      [9, { waiting: 0, inFlight: 0 }],
+    ]);
+  });
+
+  it('counts a handle that ends with an error as no longer in flight', () => {
+    let runner: ReturnType<typeof runPipeline> | undefined;
+    const failure = new Error('handle broke');
+    testScheduler().run(({ hot, cold, expectObservable }) => {
+      const source = hot('                  a', deliveries);
+      const handle = cold<Settlement>('     --#', undefined, failure);
+      const expected = '                    --#';
+      runner = runPipeline(source, () => handle, 1);
+      expectObservable(runner.settlements).toBe(expected, undefined, failure);
+    });
+    expect({ waiting: runner?.counts.waiting, inFlight: runner?.counts.inFlight }).to.deep.equal({
+      waiting: 0,
+      inFlight: 0,
+    });
+  });
+
+  it('drains a full buffer of handles that complete synchronously without overflowing the stack', function () {
+    this.timeout(20_000);
+    const source = new Subject<Delivery>();
+    const release = new Subject<void>();
+    let settled = 0;
+    let failure: unknown;
+    // The first handle holds the only worker until `release`; the 20,000 behind it complete
+    // synchronously, so all of them start from inside the first one's teardown.
+    let first = true;
+    const runner = runPipeline(
+      source,
+      (delivery) => {
+        const settlement = of<Settlement>({ delivery, outcome: 'processed' });
+        if (!first) return settlement;
+        first = false;
+        return release.pipe(
+          take(1),
+          switchMap(() => settlement),
+        );
+      },
+      1,
+    );
+    runner.settlements.subscribe({
+      next: () => (settled += 1),
+      error: (error: unknown) => (failure = error),
+    });
+    for (let i = 0; i < 20_000; i++) source.next(makeDelivery({ offset: String(i) }));
+    expect(runner.counts.waiting).to.equal(19_999);
+    release.next();
+    expect(failure).to.equal(undefined);
+    expect(settled).to.equal(20_000);
+    expect(runner.counts).to.include({ waiting: 0, inFlight: 0 });
+  });
+});
