@@ -30,6 +30,7 @@ const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`
 export class OffsetTracker {
   private owned = new Map<string, OwnedPartition>();
   private currentGeneration = 0;
+  private lastLookup: { topic: string; partition: number; key: string; owned: OwnedPartition } | undefined;
 
   get generation(): number {
     return this.currentGeneration;
@@ -98,7 +99,19 @@ export class OffsetTracker {
   }
 
   private current(topic: string, partition: number, generation: number): OwnedPartition | undefined {
-    const owned = this.owned.get(keyOf(topic, partition));
+    // Called twice per message: remember the last partition instead of building its key.
+    const last = this.lastLookup;
+    if (
+      last &&
+      last.topic === topic &&
+      last.partition === partition &&
+      this.owned.get(last.key) === last.owned
+    ) {
+      return last.owned.generation === generation ? last.owned : undefined;
+    }
+    const key = keyOf(topic, partition);
+    const owned = this.owned.get(key);
+    if (owned) this.lastLookup = { topic, partition, key, owned };
     return owned && owned.generation === generation ? owned : undefined;
   }
 }

@@ -49,7 +49,8 @@ function decode(value: Buffer | null, maxDepth: number): unknown {
   if (text.charCodeAt(0) === BOM) {
     throw decodeError('INVALID_JSON', 'invalid JSON: leading byte order mark');
   }
-  if (exceedsDepth(text, maxDepth)) throw tooDeep(maxDepth);
+  // Nesting deeper than maxDepth needs more than maxDepth brackets: short texts skip the scan.
+  if (text.length > maxDepth && exceedsDepth(text, maxDepth)) throw tooDeep(maxDepth);
   try {
     return JSON.parse(text);
   } catch (error) {

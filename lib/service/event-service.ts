@@ -1,4 +1,4 @@
-import type { Consumer, Kafka, Producer } from 'kafkajs';
+import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { EMPTY, type Subscription } from 'rxjs';
 import type { Logger } from 'winston';
@@ -87,7 +87,11 @@ export class EventService {
       // fetch, so it bounds how long a shutdown takes after the drain.
       maxWaitTimeInMs: 500,
     });
-    this.producer = dlqKafka.producer({ allowAutoTopicCreation: false, idempotent: false });
+    this.producer = dlqKafka.producer({
+      allowAutoTopicCreation: false,
+      idempotent: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     this.metrics = createMetrics(this.registry, settings.serviceName, {
       oldestUnsettledAgeSeconds: () => this.oldestUnsettledAgeSeconds(),
       queueDepth: () => this.counts?.waiting ?? 0,

@@ -70,21 +70,28 @@ async function handleBatch(
   const mayContinue = () =>
     isOpen() && isRunning() && !isStale() && !subscriber.closed && generations.generation === generation;
 
+  // The checks below can only change while the handler awaits, so they run once per batch
+  // and after each wait, not per message; likewise the fetch position is resolved once per
+  // run of hand-offs (resolving an offset covers every offset before it).
+  if (!mayContinue()) return;
+  let lastHandedOff: string | undefined;
   for (const message of batch.messages) {
-    while (!gate.tryAcquire()) {
-      if (!mayContinue()) return;
-      await gate.waitForRelease(heartbeatEveryMs);
-      await heartbeat();
+    if (!gate.tryAcquire()) {
+      if (lastHandedOff !== undefined) resolveOffset(lastHandedOff);
+      lastHandedOff = undefined;
+      do {
+        await gate.waitForRelease(heartbeatEveryMs);
+        await heartbeat();
+        if (!mayContinue()) return;
+      } while (!gate.tryAcquire());
     }
-    if (!mayContinue()) {
-      gate.release();
-      return;
-    }
+    if (subscriber.closed) return;
     const delivery = toDelivery(topic, partition, message, generation, signal, options.hooks);
     options.onHandOff(delivery);
     subscriber.next(delivery);
-    resolveOffset(message.offset);
+    lastHandedOff = message.offset;
   }
+  if (lastHandedOff !== undefined) resolveOffset(lastHandedOff);
   await heartbeat();
 }
 

@@ -4,18 +4,26 @@ import { createLogger } from '../../../lib/observability/logger.js';
 import type { Pipeline } from '../../../lib/pipeline/define-pipeline.js';
 import { EventService, type EventServiceSettings } from '../../../lib/service/event-service.js';
 
-/** The service inside the spec's process, for specs that watch its internals while it runs. */
+/**
+ * The service inside the spec's process, for specs that watch its internals while it runs.
+ * Its logs are dropped, unless `logStream` is given: then it receives the info-level JSON lines.
+ */
 export function inProcessService(
   kafka: Kafka,
   pipeline: Pipeline,
   settings: Partial<EventServiceSettings> & { topic: string; groupId: string; dlqTopic: string },
+  logStream?: Writable,
 ): EventService {
   const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
   return new EventService({
     kafka,
     dlqKafka: kafka,
     pipeline,
-    logger: createLogger({ level: 'warn', serviceName: 'spec', stream: quiet }),
+    logger: createLogger({
+      level: logStream ? 'info' : 'warn',
+      serviceName: 'spec',
+      stream: logStream ?? quiet,
+    }),
     settings: {
       serviceName: 'spec',
       outputTopic: undefined,
