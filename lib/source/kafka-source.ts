@@ -78,7 +78,6 @@ async function handleBatch(
   for (const message of batch.messages) {
     if (!gate.tryAcquire()) {
       if (lastHandedOff !== undefined) resolveOffset(lastHandedOff);
-      lastHandedOff = undefined;
       do {
         await gate.waitForRelease(heartbeatEveryMs);
         await heartbeat();

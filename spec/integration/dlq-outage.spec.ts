@@ -126,6 +126,7 @@ describe('a dead-letter topic that is down', function () {
       await sleep(50);
     }
     const outageMs = Date.now() - started;
+    console.log("DEBUG", JSON.stringify({ committed: Object.fromEntries(await committedOffsets(kafka, groupId, topic)), failureCounts, notReadySeen, reasons: service.readiness.readiness(), processed: await metricValue(service, "events_processed_total"), ingested: await metricValue(service, "events_ingested_total") }));
 
     expect(violations, 'commits past an unwritten dead letter').to.deep.equal([]);
     expect(polls).to.be.greaterThan(20);
