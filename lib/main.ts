@@ -29,6 +29,8 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (error) => crash(logger, 'Unhandled rejection', error));
   logger.info('Starting', describeConfig(config));
 
+  // A pipeline module that does not load is a configuration error: report it before connecting.
+  const pipeline = await loadPipeline(config.pipeline.module || undefined);
   const brokers =
     config.kafka.brokers.length > 0
       ? config.kafka.brokers
@@ -39,7 +41,6 @@ async function main(): Promise<void> {
     dlqBrokers.join(',') === brokers.join(',') ? kafka : kafkaClient(config, dlqBrokers, logger);
 
   await prepareTopics(config, kafka, dlqKafka, logger);
-  const pipeline = await loadPipeline(config.pipeline.module || undefined);
   const service = new EventService({
     kafka,
     dlqKafka,
@@ -57,6 +58,7 @@ async function main(): Promise<void> {
       commitIntervalMs: config.commit.intervalMs,
       shutdownTimeoutMs: config.shutdown.timeoutMs,
       sessionTimeoutMs: config.kafka.sessionTimeoutMs,
+      consumerRecoveryTimeoutMs: config.kafka.recoveryTimeoutMs,
       schema: config.pipeline.schema as object,
     },
   });

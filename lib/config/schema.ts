@@ -25,6 +25,7 @@ export interface RawConfig {
     createTopics: boolean;
     topicPartitions: number;
     sessionTimeoutMs: number;
+    recoveryTimeoutMs: number;
   };
   dlq: { topic: string; brokers: string };
   output: { topic: string };
@@ -161,6 +162,15 @@ export const configSchema: convict.Schema<RawConfig> = {
       { doc: 'Consumer session timeout (ms).', env: 'KAFKA_SESSION_TIMEOUT_MS', default: 30000 },
       6000,
       300000,
+    ),
+    recoveryTimeoutMs: int(
+      {
+        doc: 'How long a crashed consumer may fail to rejoin its group before the service exits (ms).',
+        env: 'KAFKA_RECOVERY_TIMEOUT_MS',
+        default: 60000,
+      },
+      1000,
+      3600000,
     ),
   },
   dlq: {

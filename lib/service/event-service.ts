@@ -1,6 +1,6 @@
 import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { Registry } from 'prom-client';
-import { EMPTY, type Subscription } from 'rxjs';
+import { EMPTY, of, type Subscription } from 'rxjs';
 import type { Logger } from 'winston';
 import { Committer } from '../commit/committer.js';
 import { OffsetTracker } from '../commit/offset-tracker.js';
@@ -34,6 +34,8 @@ export interface EventServiceSettings {
   schema: object;
   /** No settle for this long while messages are held counts as stuck for /readyz. */
   stuckAfterMs?: number;
+  /** A consumer that crashed and has not rejoined its group for this long fails the service. */
+  consumerRecoveryTimeoutMs?: number;
 }
 
 export interface EventServiceDeps {
@@ -71,6 +73,7 @@ export class EventService {
   private stuckTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
   private running = 0;
+  private crashedSince: { at: number; error: unknown } | undefined;
 
   constructor(private readonly deps: EventServiceDeps) {
     const { settings, kafka, dlqKafka, logger } = deps;
@@ -109,6 +112,7 @@ export class EventService {
     });
     this.membership = new GroupMembership(this.consumer, {
       onJoin: (generation, assignment) => {
+        this.crashedSince = undefined;
         const revoked = this.tracker.assign(generation, assignment);
         for (const { topic, partition } of revoked) this.metrics.forgetPartition(topic, partition);
         this.readiness.set('consumer', true);
@@ -178,6 +182,9 @@ export class EventService {
     const handleUnlessStopping = (delivery: Delivery) => {
       if (this.stopping) return EMPTY;
       this.running += 1;
+      // A message of a partition revoked while it waited for a worker is not started: another
+      // member owns it now and reads it from the committed offset.
+      if (delivery.signal.aborted) return of<Settlement>({ delivery, outcome: 'abandoned' });
       return handle(delivery);
     };
     const { settlements, counts } = runPipeline(source, handleUnlessStopping, settings.workerPoolSize);
@@ -264,7 +271,22 @@ export class EventService {
     return first.done ? 0 : (Date.now() - first.value) / 1000;
   }
 
+  /**
+   * kafkajs restarts a crashed consumer by itself, forever. A consumer that keeps crashing
+   * without getting back into its group (its topic was deleted, its ACLs revoked) would leave
+   * a process that is alive but consumes nothing: after `consumerRecoveryTimeoutMs` the
+   * service fails instead, so the orchestrator restarts it and the operator sees why.
+   */
+  private checkConsumerRecovery(): void {
+    const limit = this.deps.settings.consumerRecoveryTimeoutMs ?? 60_000;
+    if (this.crashedSince && Date.now() - this.crashedSince.at > limit && !this.stopping) {
+      const cause = errorMessage(this.crashedSince.error);
+      this.fail(new Error(`the Kafka consumer has not recovered for ${limit} ms: ${cause}`));
+    }
+  }
+
   private checkProgress(): void {
+    this.checkConsumerRecovery();
     const stuckAfterMs = this.deps.settings.stuckAfterMs ?? 120_000;
     const stuck = this.gate.held > 0 && Date.now() - this.lastSettleAt > stuckAfterMs;
     this.readiness.set('progress', !stuck, stuck ? `no message settled for ${stuckAfterMs} ms` : undefined);
@@ -279,6 +301,7 @@ export class EventService {
     );
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.readiness.set('consumer', false, `consumer crashed: ${errorMessage(payload.error)}`);
+      this.crashedSince ??= { at: Date.now(), error: payload.error };
       if (!payload.restart) this.fail(payload.error);
     });
   }

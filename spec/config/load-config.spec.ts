@@ -62,6 +62,7 @@ describe('loadConfig', () => {
         createTopics: false,
         topicPartitions: 6,
         sessionTimeoutMs: 30000,
+        recoveryTimeoutMs: 60000,
       });
       expect(config.dlq).to.deep.equal({ topic: 'myeventstream-dlq', brokers: [] });
       expect(config.output).to.deep.equal({ topic: '' });
@@ -113,6 +114,7 @@ describe('loadConfig', () => {
       ['CREATE_TOPICS', 'true', (c) => c.kafka.createTopics, true],
       ['TOPIC_PARTITIONS', '12', (c) => c.kafka.topicPartitions, 12],
       ['KAFKA_SESSION_TIMEOUT_MS', '6000', (c) => c.kafka.sessionTimeoutMs, 6000],
+      ['KAFKA_RECOVERY_TIMEOUT_MS', '5000', (c) => c.kafka.recoveryTimeoutMs, 5000],
       ['DLQ_TOPIC', 'dead-letters', (c) => c.dlq.topic, 'dead-letters'],
       ['DLQ_BROKERS', 'dlq1:9092', (c) => c.dlq.brokers, ['dlq1:9092']],
       ['OUTPUT_TOPIC', 'processed', (c) => c.output.topic, 'processed'],

@@ -143,4 +143,26 @@ describe('the service process fails loudly', function () {
       .and.match(/must export a pipeline/);
     expect(lines.some((line) => line.message === 'Consuming')).to.equal(false);
   });
+
+  it('exits non-zero when its consumer cannot get back into the group (source topic deleted)', async () => {
+    const names = { source: randomName('events'), dlq: randomName('dlq') };
+    await createTopic(kafka, names.source, 2);
+    await createTopic(kafka, names.dlq, 1);
+    const service = start({
+      KAFKA_BROKERS: process.env.KAFKA_BROKERS!,
+      KAFKA_TOPIC: names.source,
+      DLQ_TOPIC: names.dlq,
+      KAFKA_GROUP_ID: randomName('group'),
+      KAFKA_RECOVERY_TIMEOUT_MS: '5000',
+    });
+    await service.waitForLog((line) => line.message === 'Joined the consumer group');
+    await withAdmin(kafka, (admin) => admin.deleteTopics({ topics: [names.source] }));
+
+    const { code } = await exitOf(service, 60_000);
+    expect(code).to.be.a('number').and.not.equal(0);
+    const failure = jsonLines(service).find(
+      (line) => line.level === 'error' && /has not recovered for 5000 ms/.test(String(line.error)),
+    );
+    expect(failure, JSON.stringify(jsonLines(service).slice(-5))).to.not.equal(undefined);
+  });
 });
