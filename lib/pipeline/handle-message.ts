@@ -1,13 +1,4 @@
-import {
-  catchError,
-  defaultIfEmpty,
-  endWith,
-  ignoreElements,
-  map,
-  type Observable,
-  of,
-  type OperatorFunction,
-} from 'rxjs';
+import { Observable, of, type OperatorFunction, type Subscription } from 'rxjs';
 import type { Delivery } from './delivery.js';
 
 /**
@@ -29,23 +20,44 @@ export type DeadLetterWriter = (delivery: Delivery, error: unknown) => Observabl
  * Runs one message through a pipeline chain. Whatever the chain emits is a side effect already
  * done (a produce, a call); the message is processed when the chain completes, whether it
  * emitted or filtered the message out. An error goes to the dead-letter writer, and the
- * message settles only once that write succeeded.
+ * message settles only once that write succeeded; a write that ends without success (aborted)
+ * leaves it abandoned.
+ *
+ * Written as one Observable rather than a chain of operators because it runs for every
+ * message: each operator would add a subscriber per message.
  */
 export function handleMessage(
   chain: OperatorFunction<Delivery, unknown>,
   writeDeadLetter: DeadLetterWriter,
 ): (delivery: Delivery) => Observable<Settlement> {
   return (delivery) =>
-    of(delivery).pipe(
-      chain,
-      ignoreElements(),
-      endWith({ delivery, outcome: 'processed' } as Settlement),
-      catchError((error: unknown) => {
-        if (delivery.signal.aborted) return of<Settlement>({ delivery, outcome: 'abandoned', error });
-        return writeDeadLetter(delivery, error).pipe(
-          map((): Settlement => ({ delivery, outcome: 'dead-lettered', error })),
-          defaultIfEmpty({ delivery, outcome: 'abandoned', error } as Settlement),
-        );
-      }),
-    );
+    new Observable<Settlement>((subscriber) => {
+      let deadLetter: Subscription | undefined;
+      const settle = (settlement: Settlement) => {
+        subscriber.next(settlement);
+        subscriber.complete();
+      };
+      const onError = (error: unknown) => {
+        if (delivery.signal.aborted) return settle({ delivery, outcome: 'abandoned', error });
+        let written = false;
+        deadLetter = writeDeadLetter(delivery, error).subscribe({
+          next: () => {
+            if (!written) settle({ delivery, outcome: 'dead-lettered', error });
+            written = true;
+          },
+          error: (writeError: unknown) => subscriber.error(writeError),
+          complete: () => {
+            if (!written) settle({ delivery, outcome: 'abandoned', error });
+          },
+        });
+      };
+      const run = chain(of(delivery)).subscribe({
+        error: onError,
+        complete: () => settle({ delivery, outcome: 'processed' }),
+      });
+      return () => {
+        run.unsubscribe();
+        deadLetter?.unsubscribe();
+      };
+    });
 }

@@ -1,4 +1,4 @@
-import { defer, finalize, mergeMap, type Observable, queueScheduler, subscribeOn, tap } from 'rxjs';
+import { asapScheduler, mergeMap, Observable, type Subscription, tap } from 'rxjs';
 import type { Delivery } from '../pipeline/delivery.js';
 import type { Settlement } from '../pipeline/handle-message.js';
 
@@ -9,6 +9,14 @@ export interface RunnerCounts {
   /** Held by a worker right now. */
   readonly inFlight: number;
 }
+
+/**
+ * When a worker frees up, mergeMap starts the next buffered message from inside the finished
+ * one's teardown, so a run of handles that complete synchronously (filtered messages, or
+ * everything during shutdown) nests one call chain per buffered message. Past this depth the
+ * next start is moved to a microtask, so a full buffer never overflows the stack.
+ */
+const MAX_SYNCHRONOUS_DEPTH = 64;
 
 /**
  * The concurrent middle of the flow: at most `concurrency` messages are handled at once; the
@@ -22,25 +30,34 @@ export function runPipeline(
   let received = 0;
   let started = 0;
   let inFlight = 0;
+  let depth = 0;
+  // One Observable per message doing what defer + finalize would, without their subscribers.
+  const worker = (delivery: Delivery) =>
+    new Observable<Settlement>((subscriber) => {
+      started += 1;
+      inFlight += 1;
+      let subscription: Subscription | undefined;
+      let closed = false;
+      const start = () => {
+        if (closed) return;
+        depth += 1;
+        try {
+          subscription = handle(delivery).subscribe(subscriber);
+        } finally {
+          depth -= 1;
+        }
+      };
+      const deferred = depth >= MAX_SYNCHRONOUS_DEPTH ? asapScheduler.schedule(start) : (start(), undefined);
+      return () => {
+        closed = true;
+        inFlight -= 1;
+        deferred?.unsubscribe();
+        subscription?.unsubscribe();
+      };
+    });
   const settlements = deliveries.pipe(
     tap(() => (received += 1)),
-    mergeMap(
-      (delivery) =>
-        defer(() => {
-          started += 1;
-          inFlight += 1;
-          return handle(delivery);
-        }).pipe(
-          // When a worker frees up, mergeMap starts the next buffered message from inside the
-          // finished one's teardown; a run of handles that complete synchronously (filtered
-          // messages, or everything during shutdown) would nest one stack frame chain per
-          // buffered message. The queue scheduler runs the first at once and trampolines the
-          // rest, so a full buffer never overflows the stack.
-          subscribeOn(queueScheduler),
-          finalize(() => (inFlight -= 1)),
-        ),
-      concurrency,
-    ),
+    mergeMap(worker, concurrency),
   );
   return {
     settlements,

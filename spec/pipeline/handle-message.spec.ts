@@ -91,8 +91,9 @@ describe('handleMessage', () => {
       const failure = new Error('handler exploded');
       const work = cold('  --#', undefined, failure);
       const written = cold(' --a|');
-      const expected = '   ----d|';
-      const writerSubs = ' --^--!';
+      // Settled (and done) as soon as the broker acknowledged the dead letter.
+      const expected = '   ----(d|)';
+      const writerSubs = ' --^-!';
 
       const writer = recordingWriter(written);
       expectObservable(handleMessage(runs(work), writer)(delivery)).toBe(expected, {
