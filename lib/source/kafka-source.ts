@@ -75,11 +75,15 @@ async function handleBatch(
   // run of hand-offs (resolving an offset covers every offset before it).
   if (!mayContinue()) return;
   let lastHandedOff: string | undefined;
-  for (const message of batch.messages) {
+  const { messages } = batch;
+  for (let i = 0; i < messages.length; i++) {
+    const message = messages[i]!;
     if (!gate.tryAcquire()) {
       if (lastHandedOff !== undefined) resolveOffset(lastHandedOff);
+      // Resume once a quarter of the credits (or what the batch still needs) is free.
+      const wanted = Math.min(messages.length - i, Math.ceil(gate.capacity / 4));
       do {
-        await gate.waitForRelease(heartbeatEveryMs);
+        await gate.waitForRelease(heartbeatEveryMs, wanted);
         await heartbeat();
         if (!mayContinue()) return;
       } while (!gate.tryAcquire());

@@ -56,6 +56,20 @@ describe('CreditGate', function () {
   });
 
   describe('waitForRelease', () => {
+    it('waits for as many free credits as asked for, capped at the capacity', async () => {
+      const gate = fullGate(4);
+      const waiting = gate.waitForRelease(500, 2);
+      gate.release();
+      expect(await within(waiting, 10), 'one credit free, two wanted').to.equal('timed out');
+      gate.release();
+      expect(await within(waiting, 20)).to.deep.equal({ value: undefined });
+      const all = fullGate(2);
+      const capped = all.waitForRelease(500, 10);
+      all.release();
+      all.release();
+      expect(await within(capped, 20), 'ten wanted, capacity two').to.deep.equal({ value: undefined });
+    });
+
     it('resolves at once while a credit is free', async () => {
       const gate = new CreditGate(2);
       gate.tryAcquire();
