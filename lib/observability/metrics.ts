@@ -23,6 +23,8 @@ export interface MetricsCallbacks {
   oldestUnsettledAgeSeconds?: () => number;
   /** Messages fetched and waiting for a worker; when given it overrides `queueDepth.set()`. */
   queueDepth?: () => number;
+  /** Messages held by a worker; when given it overrides `messagesInFlight.set()`. */
+  messagesInFlight?: () => number;
 }
 
 export interface Metrics {
@@ -113,11 +115,15 @@ export function createMetrics(
     },
   });
 
+  const inFlightCallback = callbacks.messagesInFlight;
   const inFlight = new Gauge({
     name: 'myeventstream_messages_in_flight',
     help: 'Messages currently in the process stage.',
     labelNames: ['service'],
     registers,
+    collect() {
+      if (inFlightCallback) this.set(service, inFlightCallback());
+    },
   });
   inFlight.set(service, 0);
 

@@ -73,6 +73,8 @@ export class EventService {
   private stuckTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
   private running = 0;
+  /** Last high watermark seen per partition, for the lag metric. */
+  private readonly highWatermarks = new Map<string, string>();
   private crashedSince: { at: number; error: unknown } | undefined;
 
   constructor(private readonly deps: EventServiceDeps) {
@@ -98,6 +100,7 @@ export class EventService {
     this.metrics = createMetrics(this.registry, settings.serviceName, {
       oldestUnsettledAgeSeconds: () => this.oldestUnsettledAgeSeconds(),
       queueDepth: () => this.counts?.waiting ?? 0,
+      messagesInFlight: () => this.running,
     });
     this.committer = new Committer({
       consumer: this.consumer,
@@ -105,8 +108,12 @@ export class EventService {
       logger,
       onCommitted: (offsets) => {
         this.metrics.commits.inc();
-        for (const { topic, partition, offset } of offsets)
+        for (const { topic, partition, offset } of offsets) {
           this.metrics.setCommittedOffset(topic, partition, offset);
+          const high = this.highWatermarks.get(`${topic}\u0000${partition}`);
+          if (high !== undefined)
+            this.metrics.setConsumerLag(topic, partition, BigInt(high) - BigInt(offset));
+        }
       },
       onCommitFailed: () => this.metrics.commitFailures.inc(),
     });
@@ -167,6 +174,8 @@ export class EventService {
       gate: this.gate,
       generations: this.membership,
       hooks: this.hooks(),
+      onBatch: (topic, partition, highWatermark) =>
+        this.highWatermarks.set(`${topic}\u0000${partition}`, highWatermark),
       onHandOff: (delivery) => {
         this.tracker.handOff(delivery.topic, delivery.partition, delivery.offset, delivery.generation);
         this.handedOffAt.set(delivery, Date.now());

@@ -15,6 +15,8 @@ export interface KafkaSourceOptions {
   gate: CreditGate;
   generations: GenerationView;
   hooks: DeliveryHooks;
+  /** Called for each batch fetched, with the partition's high watermark (for the lag metric). */
+  onBatch?(topic: string, partition: number, highWatermark: string): void;
   /** Called for each message right before it enters the pipeline (the committer tracks it here). */
   onHandOff(delivery: Delivery): void;
   /** How often a waiting intake heartbeats; well below the session timeout. */
@@ -74,6 +76,7 @@ async function handleBatch(
   // and after each wait, not per message; likewise the fetch position is resolved once per
   // run of hand-offs (resolving an offset covers every offset before it).
   if (!mayContinue()) return;
+  options.onBatch?.(topic, partition, batch.highWatermark);
   let lastHandedOff: string | undefined;
   const { messages } = batch;
   for (let i = 0; i < messages.length; i++) {

@@ -115,6 +115,16 @@ describe('the service process', function () {
     }));
     expect(Object.fromEntries(committed)).to.deep.equal(Object.fromEntries(ends));
 
+    // The metrics tell the same story: every message counted once, no lag left.
+    const metrics = await (await fetch(`http://127.0.0.1:${await service.httpPort()}/metrics`)).text();
+    const value = (pattern: RegExp) => [...metrics.matchAll(pattern)].map((m) => Number(m[1]));
+    expect(value(/^events_processed_total\{[^}]*\} (\d+)$/gm)).to.deep.equal([valid.length]);
+    expect(value(/^dlq_messages_total\{[^}]*\} (\d+)$/gm)).to.deep.equal([200]);
+    expect(value(/^events_ingested_total\{[^}]*\} (\d+)$/gm)).to.deep.equal([all.length]);
+    const lags = value(/^myeventstream_consumer_lag\{[^}]*\} (\d+)$/gm);
+    expect(lags).to.have.length(6);
+    expect(lags.every((lag) => lag === 0)).to.equal(true);
+
     service.kill('SIGTERM');
     expect((await service.exited).code).to.equal(0);
   });
