@@ -1,0 +1,41 @@
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot } from '../../lib/project-root.js';
+
+const dockerfile = readFileSync(join(projectRoot(), 'Dockerfile'), 'utf8');
+const instructions = dockerfile
+  .replace(/\\\n/g, ' ')
+  .split('\n')
+  .map((line) => line.trim())
+  .filter((line) => line !== '' && !line.startsWith('#'));
+const of = (keyword: string) => instructions.filter((line) => line.startsWith(`${keyword} `));
+
+describe('Dockerfile (checked statically: no Docker engine runs these tests)', () => {
+  it('builds in one stage and runs from a slim Node.js LTS image pinned by version', () => {
+    const from = of('FROM');
+    expect(from).to.have.length(2);
+    for (const line of from) expect(line).to.match(/^FROM node:(2[02468])\.\d+\.\d+-\w+-slim\b/);
+  });
+
+  it('installs production dependencies only and ships compiled JavaScript, not TypeScript', () => {
+    const runtime = instructions.slice(instructions.lastIndexOf(of('FROM')[1]!));
+    expect(runtime.join('\n')).to.include('npm ci --omit=dev');
+    const copies = runtime.filter((line) => line.startsWith('COPY '));
+    expect(copies).to.include('COPY --from=build /app/dist/lib ./dist/lib');
+    // Besides the compiled code only manifests and configuration: no TypeScript sources.
+    const others = copies.filter((line) => !line.startsWith('COPY --from=build'));
+    expect(
+      others.every((line) => /^COPY (package(-lock)?\.json ?)+\.\/$|^COPY config \.\/config$/.test(line)),
+      others.join('; '),
+    ).to.equal(true);
+    expect(of('CMD')[0]).to.include('dist/lib/main.js');
+  });
+
+  it('runs as a non-root user, exposes 8080 and checks /healthz', () => {
+    expect(of('USER').at(-1)).to.match(/^USER (?!root\b)\w+/);
+    expect(of('EXPOSE')).to.deep.equal(['EXPOSE 8080']);
+    expect(of('HEALTHCHECK')[0]).to.include('/healthz');
+    expect(of('STOPSIGNAL')).to.deep.equal(['STOPSIGNAL SIGTERM']);
+  });
+});
