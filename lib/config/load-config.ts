@@ -30,6 +30,7 @@ export interface Config {
     schema: JsonSchema;
     /** Absolute path of the user pipeline module; empty for the default pipeline. */
     module: string;
+    order: RawConfig['pipeline']['order'];
   };
   retry: RawConfig['retry'];
   http: RawConfig['http'];

@@ -2,6 +2,8 @@ import convict from 'convict';
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+export const PROCESSING_ORDERS = ['unordered', 'key', 'partition'] as const;
+export type ProcessingOrder = (typeof PROCESSING_ORDERS)[number];
 
 /** One setting of the schema. */
 export interface Setting<T = unknown> extends convict.SchemaObj<T> {
@@ -29,7 +31,13 @@ export interface RawConfig {
   };
   dlq: { topic: string; brokers: string };
   output: { topic: string };
-  pipeline: { workerPoolSize: number; queueBufferSize: number; schemaPath: string; module: string };
+  pipeline: {
+    workerPoolSize: number;
+    queueBufferSize: number;
+    schemaPath: string;
+    module: string;
+    order: ProcessingOrder;
+  };
   retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number; multiplier: number };
   http: { port: number };
   log: { level: LogLevel };
@@ -190,6 +198,13 @@ export const configSchema: convict.Schema<RawConfig> = {
     ),
   },
   pipeline: {
+    order: {
+      doc: 'Processing order: unordered, one at a time per key, or one at a time per partition.',
+      env: 'PROCESSING_ORDER',
+      default: 'unordered',
+      format: [...PROCESSING_ORDERS],
+      accepts: `one of ${PROCESSING_ORDERS.join(', ')}`,
+    },
     workerPoolSize: int(
       { doc: 'Messages processed concurrently.', env: 'WORKER_POOL_SIZE', default: 10 },
       1,

@@ -114,6 +114,7 @@ describe('loadConfig', () => {
       ['CREATE_TOPICS', 'true', (c) => c.kafka.createTopics, true],
       ['TOPIC_PARTITIONS', '12', (c) => c.kafka.topicPartitions, 12],
       ['KAFKA_SESSION_TIMEOUT_MS', '6000', (c) => c.kafka.sessionTimeoutMs, 6000],
+      ['PROCESSING_ORDER', 'key', (c) => c.pipeline.order, 'key'],
       ['KAFKA_RECOVERY_TIMEOUT_MS', '5000', (c) => c.kafka.recoveryTimeoutMs, 5000],
       ['DLQ_TOPIC', 'dead-letters', (c) => c.dlq.topic, 'dead-letters'],
       ['DLQ_BROKERS', 'dlq1:9092', (c) => c.dlq.brokers, ['dlq1:9092']],
