@@ -3,6 +3,11 @@ import { startLocalBroker } from './broker/local-broker.js';
 import { ConfigError } from './config/config-error.js';
 import { describeConfig, loadConfig, type Config } from './config/load-config.js';
 import { errorMessage } from './errors.js';
+import {
+  authenticationLogsAsWarnings,
+  explainAuthenticationFailures,
+} from './kafka/authentication-failure.js';
+import { connectionOptions } from './kafka/connection-options.js';
 import { ensureTopics, type TopicSpec } from './kafka/ensure-topics.js';
 import { kafkaLogCreator, kafkaLogLevel } from './kafka/kafka-logger.js';
 import { createLogger, type Logger } from './observability/logger.js';
@@ -54,6 +59,7 @@ async function main(): Promise<void> {
       outputTopic: config.output.topic || undefined,
       workerPoolSize: config.pipeline.workerPoolSize,
       queueBufferSize: config.pipeline.queueBufferSize,
+      order: config.pipeline.order,
       retry: { ...config.retry, jitter: 0.2 },
       commitIntervalMs: config.commit.intervalMs,
       shutdownTimeoutMs: config.shutdown.timeoutMs,
@@ -87,13 +93,19 @@ async function main(): Promise<void> {
   service.failed.catch((error: unknown) => crash(logger, 'The service failed and must be restarted', error));
 }
 
+/**
+ * A client with the security settings (KAFKA_SSL*, KAFKA_SASL*), used for the DLQ_BROKERS
+ * client too. Refused credentials fail connect() with one line naming the user and mechanism.
+ */
 function kafkaClient(config: Config, brokers: string[], logger: Logger): Kafka {
-  return new Kafka({
+  const kafka = new Kafka({
     clientId: config.kafka.clientId,
     brokers,
+    ...connectionOptions(config.kafka),
     logLevel: kafkaLogLevel(config.log.level),
-    logCreator: kafkaLogCreator(logger.child({ component: 'kafkajs' })),
+    logCreator: authenticationLogsAsWarnings(kafkaLogCreator(logger.child({ component: 'kafkajs' }))),
   });
+  return explainAuthenticationFailures(kafka, config.kafka.sasl);
 }
 
 async function prepareTopics(config: Config, kafka: Kafka, dlqKafka: Kafka, logger: Logger): Promise<void> {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port.js';
-import { launchJvmBroker, stopProcess, type JvmBroker } from './jvm-broker.js';
+import { launchJvmBroker, stopProcess, type JvmBroker, type ScramUser } from './jvm-broker.js';
 import { waitForBroker } from './wait-for-broker.js';
 
 export interface StartedBroker {
@@ -26,12 +26,62 @@ export interface RestartableBroker extends StartedBroker {
  * process: used by the test suites so they never collide with a developer's broker on 9092.
  */
 export async function startEphemeralJvmBroker(log?: (line: string) => void): Promise<RestartableBroker> {
+  return startEphemeral(log, undefined);
+}
+
+/** A throw-away broker that also has a SASL_PLAINTEXT listener with SCRAM users. */
+export interface ScramBroker extends RestartableBroker {
+  /** The SASL_PLAINTEXT listener (SCRAM-SHA-256 and SCRAM-SHA-512). */
+  saslBootstrap: string;
+  users: ScramUser[];
+}
+
+export interface ScramBrokerOptions {
+  /** Created at storage-format time, for both mechanisms; at least one. */
+  users: ScramUser[];
+  log?: (line: string) => void;
+}
+
+/**
+ * Like startEphemeralJvmBroker, plus a SASL_PLAINTEXT listener accepting SCRAM-SHA-256 and
+ * SCRAM-SHA-512 for `users`. `bootstrap` stays the PLAINTEXT listener (no authentication), for
+ * setting up topics and reading results; `saslBootstrap` is the one to authenticate against.
+ * Resolves once the SASL listener accepts the first user.
+ */
+export async function startEphemeralScramBroker(options: ScramBrokerOptions): Promise<ScramBroker> {
+  const [first] = options.users;
+  if (first === undefined) throw new Error('startEphemeralScramBroker needs at least one user');
+  const saslPort = await freePort();
+  const sasl = { port: saslPort, users: options.users, probe: first };
+  const broker = await startEphemeral(options.log, sasl);
+  return { ...broker, saslBootstrap: `127.0.0.1:${saslPort}`, users: options.users };
+}
+
+async function startEphemeral(
+  log: ((line: string) => void) | undefined,
+  sasl: { port: number; users: ScramUser[]; probe: ScramUser } | undefined,
+): Promise<RestartableBroker> {
   const dataDir = mkdtempSync(join(tmpdir(), 'myeventstream-kafka-'));
   const [port, controllerPort] = [await freePort(), await freePort()];
   let current: JvmBroker | undefined;
   const launch = async () => {
-    current = launchJvmBroker({ port, controllerPort, dataDir, detached: false, ...(log ? { log } : {}) });
+    current = launchJvmBroker({
+      port,
+      controllerPort,
+      dataDir,
+      detached: false,
+      ...(log ? { log } : {}),
+      ...(sasl ? { sasl: { port: sasl.port, users: sasl.users } } : {}),
+    });
     await waitForBroker(current.bootstrap, { timeoutMs: 120_000, isAlive: current.isAlive });
+    if (sasl && current.saslBootstrap !== undefined) {
+      const { name: username, password } = sasl.probe;
+      await waitForBroker(current.saslBootstrap, {
+        timeoutMs: 30_000,
+        isAlive: current.isAlive,
+        sasl: { mechanism: 'scram-sha-256', username, password },
+      });
+    }
   };
   const halt = async () => {
     if (current) await stopProcess(current.pid);

@@ -4,7 +4,7 @@ import { closeSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { projectRoot } from '../project-root.js';
 import { resolveKafkaJars } from './kafka-jars.js';
-import { serverProperties } from './server-properties.js';
+import { SCRAM_MECHANISMS, serverProperties } from './server-properties.js';
 import { assertJavaToolchain } from './toolchain.js';
 
 export interface JvmBrokerOptions {
@@ -17,10 +17,23 @@ export interface JvmBrokerOptions {
    */
   detached: boolean;
   log?: (line: string) => void;
+  /**
+   * Adds a SASL_PLAINTEXT listener on `port` (SCRAM-SHA-256 and SCRAM-SHA-512) next to the
+   * PLAINTEXT one, with these users created in the cluster metadata when the storage is formatted.
+   */
+  sasl?: { port: number; users: ScramUser[] };
+}
+
+/** A SCRAM user of the SASL listener; it may authenticate with either mechanism. */
+export interface ScramUser {
+  name: string;
+  password: string;
 }
 
 export interface JvmBroker {
   bootstrap: string;
+  /** The SASL_PLAINTEXT listener's address, when `sasl` was given. */
+  saslBootstrap?: string;
   pid: number;
   process: ChildProcess;
   isAlive(): boolean;
@@ -28,13 +41,17 @@ export interface JvmBroker {
 
 /** Writes server.properties, formats the KRaft storage once, and starts `kafka.Kafka`. */
 export function launchJvmBroker(options: JvmBrokerOptions): JvmBroker {
-  const { port, controllerPort, dataDir, detached, log = () => undefined } = options;
+  const { port, controllerPort, dataDir, detached, log = () => undefined, sasl } = options;
+  const scramArgs = sasl === undefined ? [] : addScramArguments(sasl.users);
   assertJavaToolchain();
   const libs = resolveKafkaJars(log);
   const logDir = join(dataDir, 'kraft-logs');
   mkdirSync(join(dataDir, 'logs'), { recursive: true });
   const propertiesFile = join(dataDir, 'server.properties');
-  writeFileSync(propertiesFile, serverProperties({ port, controllerPort, logDir }));
+  writeFileSync(
+    propertiesFile,
+    serverProperties({ port, controllerPort, logDir, ...(sasl ? { saslPort: sasl.port } : {}) }),
+  );
 
   const classpath = join(libs, '*');
   if (!existsSync(join(logDir, 'meta.properties'))) {
@@ -50,6 +67,7 @@ export function launchJvmBroker(options: JvmBrokerOptions): JvmBroker {
         '-c',
         propertiesFile,
         '--ignore-formatted',
+        ...scramArgs,
       ],
       { encoding: 'utf8' },
     );
@@ -81,7 +99,33 @@ export function launchJvmBroker(options: JvmBrokerOptions): JvmBroker {
   if (detached) child.unref();
   else tieToThisProcess(child.pid);
 
-  return { bootstrap: `127.0.0.1:${port}`, pid: child.pid, process: child, isAlive: () => !exited };
+  return {
+    bootstrap: `127.0.0.1:${port}`,
+    ...(sasl ? { saslBootstrap: `127.0.0.1:${sasl.port}` } : {}),
+    pid: child.pid,
+    process: child,
+    isAlive: () => !exited,
+  };
+}
+
+/**
+ * `--add-scram` arguments of `StorageTool format` (KRaft, metadata 3.5+) creating each user for
+ * both mechanisms. The tool splits its argument on commas and takes no quoting, so names and
+ * passwords are limited to characters that need none.
+ */
+export function addScramArguments(users: ScramUser[]): string[] {
+  const plain = /^[A-Za-z0-9._@-]+$/;
+  return users.flatMap(({ name, password }) => {
+    if (!plain.test(name) || !plain.test(password)) {
+      throw new Error(
+        `SCRAM user ${JSON.stringify(name)}: names and passwords may hold only A-Z a-z 0-9 . _ @ -`,
+      );
+    }
+    return SCRAM_MECHANISMS.flatMap((mechanism) => [
+      '--add-scram',
+      `${mechanism}=[name=${name},password=${password}]`,
+    ]);
+  });
 }
 
 /** Kafka cluster ids are 16 random bytes in URL-safe base64 without padding. */

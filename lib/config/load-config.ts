@@ -4,13 +4,26 @@ import { Ajv, type Schema as JsonSchema } from 'ajv';
 import convict from 'convict';
 import dotenv from 'dotenv';
 import { errorMessage } from '../errors.js';
+import { connectionOptions } from '../kafka/connection-options.js';
 import { projectRoot } from '../project-root.js';
 import { ConfigError } from './config-error.js';
-import { configSchema, settingsOf, splitBrokers, SETTINGS, type RawConfig, type Setting } from './schema.js';
+import {
+  configSchema,
+  SASL_MECHANISMS,
+  settingsOf,
+  splitBrokers,
+  SETTINGS,
+  type RawConfig,
+  type Setting,
+} from './schema.js';
 
 /** The validated configuration, brokers split and paths resolved. */
 export interface Config {
   serviceName: string;
+  /**
+   * `ssl` and `sasl` apply to every Kafka client, the DLQ_BROKERS one included. The PEM paths
+   * of `ssl` are absolute (empty when unset) and point to files that were checked at load.
+   */
   kafka: Omit<RawConfig['kafka'], 'brokers'> & {
     /** Empty: start the local broker. */
     brokers: string[];
@@ -65,6 +78,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       `RETRY_MAX_DELAY_MS must be at least RETRY_BASE_DELAY_MS (got ${maxDelayMs}, base delay ${baseDelayMs})`,
     );
   }
+  checkSasl(raw.kafka.sasl);
+  const ssl = sslFiles(raw.kafka.ssl);
+  // Reads the PEM files once, so one that holds no certificate or key stops start-up here.
+  connectionOptions({ ssl, sasl: raw.kafka.sasl });
   const brokers = splitBrokers(raw.kafka.brokers) ?? [];
   const schemaPath =
     raw.pipeline.schemaPath === ''
@@ -72,7 +89,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       : resolve(raw.pipeline.schemaPath);
   return {
     ...raw,
-    kafka: { ...raw.kafka, brokers },
+    kafka: { ...raw.kafka, brokers, ssl },
     dlq: {
       ...raw.dlq,
       brokers: raw.dlq.brokers === '' ? [...brokers] : (splitBrokers(raw.dlq.brokers) ?? []),
@@ -83,6 +100,47 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
       schema: readEventSchema(schemaPath),
       module: raw.pipeline.module === '' ? '' : requireFile('PIPELINE', resolve(raw.pipeline.module)),
     },
+  };
+}
+
+/** A mechanism needs a user name and a password; credentials without a mechanism are a mistake. */
+function checkSasl({ mechanism, username, password }: RawConfig['kafka']['sasl']): void {
+  if (mechanism === '') {
+    const given = [
+      ...(username !== '' ? ['KAFKA_SASL_USERNAME'] : []),
+      ...(password !== '' ? ['KAFKA_SASL_PASSWORD'] : []),
+    ];
+    if (given.length > 0) {
+      throw new ConfigError(
+        `KAFKA_SASL_MECHANISM must be one of ${SASL_MECHANISMS.join(', ')} when ${given.join(' or ')} is set`,
+      );
+    }
+    return;
+  }
+  if (username.trim() === '') {
+    throw new ConfigError(`KAFKA_SASL_USERNAME is required with KAFKA_SASL_MECHANISM=${mechanism}`);
+  }
+  if (password === '') {
+    throw new ConfigError(`KAFKA_SASL_PASSWORD is required with KAFKA_SASL_MECHANISM=${mechanism}`);
+  }
+}
+
+/** The PEM paths resolved from the working directory; each set one must be a file. */
+function sslFiles(ssl: RawConfig['kafka']['ssl']): RawConfig['kafka']['ssl'] {
+  const files = { KAFKA_SSL_CA: ssl.ca, KAFKA_SSL_CERT: ssl.cert, KAFKA_SSL_KEY: ssl.key };
+  for (const [env, path] of Object.entries(files)) {
+    if (path !== '' && !ssl.enabled) throw new ConfigError(`KAFKA_SSL must be true when ${env} is set`);
+  }
+  if (ssl.cert !== '' && ssl.key === '')
+    throw new ConfigError('KAFKA_SSL_KEY must be set with KAFKA_SSL_CERT');
+  if (ssl.key !== '' && ssl.cert === '')
+    throw new ConfigError('KAFKA_SSL_CERT must be set with KAFKA_SSL_KEY');
+  const resolved = (env: string, path: string) => (path === '' ? '' : requireFile(env, resolve(path)));
+  return {
+    ...ssl,
+    ca: resolved('KAFKA_SSL_CA', ssl.ca),
+    cert: resolved('KAFKA_SSL_CERT', ssl.cert),
+    key: resolved('KAFKA_SSL_KEY', ssl.key),
   };
 }
 

@@ -2,6 +2,10 @@ import convict from 'convict';
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** SASL mechanisms as kafkajs spells them; KAFKA_SASL_MECHANISM is read in any case. */
+export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
 export const PROCESSING_ORDERS = ['unordered', 'key', 'partition'] as const;
 export type ProcessingOrder = (typeof PROCESSING_ORDERS)[number];
 
@@ -28,6 +32,20 @@ export interface RawConfig {
     topicPartitions: number;
     sessionTimeoutMs: number;
     recoveryTimeoutMs: number;
+    ssl: {
+      enabled: boolean;
+      /** PEM file paths; empty when unset. */
+      ca: string;
+      cert: string;
+      key: string;
+      rejectUnauthorized: boolean;
+    };
+    sasl: {
+      /** Empty: no SASL authentication. */
+      mechanism: SaslMechanism | '';
+      username: string;
+      password: string;
+    };
   };
   dlq: { topic: string; brokers: string };
   output: { topic: string };
@@ -102,6 +120,11 @@ convict.addFormats({
   },
   'broker-list': { validate: (x, s) => check(typeof x === 'string' && splitBrokers(x) !== undefined, s) },
   'file-path': { validate: (x, s) => check(typeof x === 'string', s) },
+  'any-string': { validate: (x, s) => check(typeof x === 'string', s) },
+  'sasl-mechanism': {
+    coerce: (v: unknown) => (typeof v === 'string' ? v.trim().toLowerCase() : v),
+    validate: (x, s) => check(x === '' || (SASL_MECHANISMS as readonly unknown[]).includes(x), s),
+  },
 });
 
 type Base<T> = Pick<Setting<T>, 'doc' | 'env' | 'default'>;
@@ -137,6 +160,18 @@ const filePath = (base: Base<string>): Setting<string> => ({
 });
 
 const BROKERS = 'a comma-separated list of host:port';
+
+const flag = (base: Base<boolean>): Setting<boolean> => ({
+  ...base,
+  format: 'strict-boolean',
+  accepts: 'true or false',
+});
+
+const pemFile = (base: Base<string>): Setting<string> => ({
+  ...base,
+  format: 'file-path',
+  accepts: 'empty or the path of a PEM file',
+});
 
 export const configSchema: convict.Schema<RawConfig> = {
   serviceName: text({ doc: 'Name in logs and metrics.', env: 'SERVICE_NAME', default: 'myeventstream' }),
@@ -180,6 +215,55 @@ export const configSchema: convict.Schema<RawConfig> = {
       1000,
       3600000,
     ),
+    // The security settings apply to every connection: the consumer, the producers, the admin
+    // client, and the dead-letter client of DLQ_BROKERS.
+    ssl: {
+      enabled: flag({ doc: 'Connect to the brokers over TLS.', env: 'KAFKA_SSL', default: false }),
+      ca: pemFile({
+        doc: "CA certificates (PEM) trusted for the brokers' certificates; empty trusts the system CAs.",
+        env: 'KAFKA_SSL_CA',
+        default: '',
+      }),
+      cert: pemFile({
+        doc: 'Client certificate (PEM) for mutual TLS; set together with KAFKA_SSL_KEY.',
+        env: 'KAFKA_SSL_CERT',
+        default: '',
+      }),
+      key: pemFile({
+        doc: 'Unencrypted private key (PEM) of KAFKA_SSL_CERT.',
+        env: 'KAFKA_SSL_KEY',
+        default: '',
+      }),
+      rejectUnauthorized: flag({
+        doc: 'Reject brokers whose certificate does not verify; false only for tests.',
+        env: 'KAFKA_SSL_REJECT_UNAUTHORIZED',
+        default: true,
+      }),
+    },
+    sasl: {
+      mechanism: {
+        doc: 'SASL mechanism; empty connects without SASL.',
+        env: 'KAFKA_SASL_MECHANISM',
+        default: '',
+        format: 'sasl-mechanism',
+        accepts: `empty or one of ${SASL_MECHANISMS.join(', ')}`,
+      },
+      username: {
+        doc: 'SASL user name; required with KAFKA_SASL_MECHANISM.',
+        env: 'KAFKA_SASL_USERNAME',
+        default: '',
+        format: 'any-string',
+        accepts: 'a string',
+      },
+      password: {
+        doc: 'SASL password; required with KAFKA_SASL_MECHANISM. Never logged.',
+        env: 'KAFKA_SASL_PASSWORD',
+        default: '',
+        format: 'any-string',
+        accepts: 'a string',
+        sensitive: true,
+      },
+    },
   },
   dlq: {
     topic: topic({ doc: 'Dead-letter topic.', env: 'DLQ_TOPIC', default: 'myeventstream-dlq' }),

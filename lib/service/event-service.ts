@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import { EMPTY, of, type Subscription } from 'rxjs';
 import type { Logger } from 'winston';
 import { Committer } from '../commit/committer.js';
+import type { ProcessingOrder } from '../config/schema.js';
 import { OffsetTracker } from '../commit/offset-tracker.js';
 import { errorMessage } from '../errors.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
@@ -27,6 +28,8 @@ export interface EventServiceSettings {
   outputTopic: string | undefined;
   workerPoolSize: number;
   queueBufferSize: number;
+  /** PROCESSING_ORDER: unordered (default), one at a time per key, or per partition. */
+  order?: ProcessingOrder;
   retry: BackoffPolicy & { maxAttempts: number };
   commitIntervalMs: number;
   shutdownTimeoutMs: number;
@@ -144,7 +147,10 @@ export class EventService {
     this.readiness.set('progress', true);
     this.readiness.set('consumer', false, 'waiting for the group join');
 
+    // Dead letters get requests of their own: a request fails as a whole, so a DLQ that is
+    // down must not fail the output writes of valid events that would share its requests.
     const batching = new BatchingProducer(this.producer);
+    const deadLetters = new BatchingProducer(this.producer);
     const chain = pipeline.build({
       schema: settings.schema,
       outputTopic: settings.outputTopic,
@@ -154,7 +160,7 @@ export class EventService {
     });
     const writeDeadLetter = deadLetterSink({
       topic: settings.dlqTopic,
-      producer: batching,
+      producer: deadLetters,
       backoff: settings.retry,
       consumerGroup: settings.groupId,
       maxRetries: settings.retry.maxAttempts,
@@ -196,7 +202,9 @@ export class EventService {
       if (delivery.signal.aborted) return of<Settlement>({ delivery, outcome: 'abandoned' });
       return handle(delivery);
     };
-    const { settlements, counts } = runPipeline(source, handleUnlessStopping, settings.workerPoolSize);
+    const { settlements, counts } = runPipeline(source, handleUnlessStopping, settings.workerPoolSize, {
+      order: settings.order,
+    });
     this.counts = counts;
     this.subscription = settlements.subscribe({
       next: (settlement) => this.settle(settlement),

@@ -1,31 +1,50 @@
-import { asapScheduler, mergeMap, Observable, type Subscription, tap } from 'rxjs';
+import { asapScheduler, mergeMap, Observable, type OperatorFunction, type Subscription, tap } from 'rxjs';
+import type { ProcessingOrder } from '../config/schema.js';
 import type { Delivery } from '../pipeline/delivery.js';
 import type { Settlement } from '../pipeline/handle-message.js';
+import { deliveryLane } from './delivery-lanes.js';
+import { mergeByLane } from './merge-by-lane.js';
 
 /** Where messages are between hand-off and settle. */
 export interface RunnerCounts {
-  /** Handed to the pipeline and waiting for a worker (the Go original's queue_depth). */
+  /**
+   * Handed to the pipeline and waiting for a worker (the Go original's queue_depth), including
+   * those held back behind an earlier message of their lane.
+   */
   readonly waiting: number;
   /** Held by a worker right now. */
   readonly inFlight: number;
+}
+
+export interface RunnerOptions {
+  /**
+   * PROCESSING_ORDER. `unordered` (default): any message may start when a worker is free.
+   * `key`: messages of one topic-partition and key one at a time, in offset order.
+   * `partition`: messages of one topic-partition one at a time, in offset order.
+   * In every mode at most `concurrency` run at once; see deliveryLane and mergeByLane.
+   */
+  order?: ProcessingOrder;
 }
 
 /**
  * When a worker frees up, mergeMap starts the next buffered message from inside the finished
  * one's teardown, so a run of handles that complete synchronously (filtered messages, or
  * everything during shutdown) nests one call chain per buffered message. Past this depth the
- * next start is moved to a microtask, so a full buffer never overflows the stack.
+ * next start is moved to a microtask, so a full buffer never overflows the stack. (mergeByLane,
+ * used for the ordered modes, never nests its starts; the guard then costs nothing.)
  */
 const MAX_SYNCHRONOUS_DEPTH = 64;
 
 /**
  * The concurrent middle of the flow: at most `concurrency` messages are handled at once; the
- * rest wait in mergeMap's buffer, which the source's credits keep bounded.
+ * rest wait in mergeMap's buffer (or mergeByLane's lanes), which the source's credits keep
+ * bounded.
  */
 export function runPipeline(
   deliveries: Observable<Delivery>,
   handle: (delivery: Delivery) => Observable<Settlement>,
   concurrency: number,
+  { order = 'unordered' }: RunnerOptions = {},
 ): { settlements: Observable<Settlement>; counts: RunnerCounts } {
   let received = 0;
   let started = 0;
@@ -55,9 +74,13 @@ export function runPipeline(
         subscription?.unsubscribe();
       };
     });
+  const run: OperatorFunction<Delivery, Settlement> =
+    order === 'unordered'
+      ? mergeMap(worker, concurrency)
+      : mergeByLane(worker, deliveryLane(order), concurrency);
   const settlements = deliveries.pipe(
     tap(() => (received += 1)),
-    mergeMap(worker, concurrency),
+    run,
   );
   return {
     settlements,

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Consumer } from 'kafkajs';
 import type { Assignment } from '../commit/offset-tracker.js';
 import type { GenerationView } from './kafka-source.js';
@@ -46,6 +47,9 @@ export class GroupMembership implements GenerationView {
     let controller = this.controllers.get(key);
     if (!controller) {
       controller = new AbortController();
+      // Every message of the partition in flight listens to this one signal (each removes its
+      // listener when it settles), so more than 10 is normal: no leak warning on stderr.
+      setMaxListeners(0, controller.signal);
       this.controllers.set(key, controller);
     }
     return controller.signal;

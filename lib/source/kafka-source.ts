@@ -1,4 +1,4 @@
-import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import type { Consumer, EachBatchPayload, IHeaders, KafkaMessage } from 'kafkajs';
 import { Observable, type Subscriber } from 'rxjs';
 import type { Delivery, DeliveryHooks } from '../pipeline/delivery.js';
 import type { CreditGate } from './credit-gate.js';
@@ -115,11 +115,37 @@ function toDelivery(
     offset: message.offset,
     key: message.key,
     value: message.value,
-    headers: message.headers ?? {},
+    headers: wireHeaders(message.headers),
     timestamp: message.timestamp,
     generation,
     signal,
     hooks,
     event: undefined,
   };
+}
+
+const NO_VALUE = Buffer.alloc(0);
+
+/**
+ * A message's headers as the broker holds them, in a form kafkajs can write again (to the
+ * output or the DLQ). kafkajs 2.2.4 builds them with `obj[name] === undefined` checks, so a
+ * header named after an Object.prototype member (`constructor`, `toString`, `__proto__`, ...)
+ * comes out as an array that starts with the inherited member; and it reads a null header value
+ * (Java clients write them) as null but cannot write one. Either made every write of the
+ * message throw, forever: its dead letter never settled and its partition stalled. Only Buffers
+ * come from the wire, so anything else is dropped, and a null value becomes an empty one (the
+ * header itself is kept). Defined as own properties, so `__proto__` stays a header.
+ */
+function wireHeaders(headers: IHeaders | undefined): IHeaders {
+  const clean: IHeaders = {};
+  for (const name of Object.keys(headers ?? {})) {
+    const raw: unknown = headers![name];
+    const values = (Array.isArray(raw) ? (raw as unknown[]) : [raw])
+      .filter((value) => value === null || Buffer.isBuffer(value) || typeof value === 'string')
+      .map((value) => (value === null ? NO_VALUE : (value as Buffer | string)));
+    if (values.length === 0) continue;
+    const value = values.length === 1 ? values[0] : values;
+    Object.defineProperty(clean, name, { value, enumerable: true, writable: true, configurable: true });
+  }
+  return clean;
 }

@@ -12,6 +12,7 @@ import {
 } from '../../lib/config/load-config.js';
 import { configSchema, SETTINGS } from '../../lib/config/schema.js';
 import { projectRoot } from '../../lib/project-root.js';
+import { createTestPki, type TestPki } from '../kafka/support/test-pki.js';
 
 const bundledSchema = join(projectRoot(), 'config', 'schemas', 'event.schema.json');
 
@@ -63,6 +64,8 @@ describe('loadConfig', () => {
         topicPartitions: 6,
         sessionTimeoutMs: 30000,
         recoveryTimeoutMs: 60000,
+        ssl: { enabled: false, ca: '', cert: '', key: '', rejectUnauthorized: true },
+        sasl: { mechanism: '', username: '', password: '' },
       });
       expect(config.dlq).to.deep.equal({ topic: 'myeventstream-dlq', brokers: [] });
       expect(config.output).to.deep.equal({ topic: '' });
@@ -96,12 +99,18 @@ describe('loadConfig', () => {
   describe('environment variables', () => {
     let schemaFile = '';
     let pipelineFile = '';
+    let pki: TestPki;
     before(() => {
       schemaFile = file('custom.schema.json', '{"type": "object", "required": ["id"]}');
       pipelineFile = file('pipeline.js', 'export default {};');
+      pki = createTestPki();
     });
+    after(() => pki?.remove());
 
-    const cases = (): Array<[string, string, (c: Config) => unknown, unknown]> => [
+    // [variable, value, read, expected, other variables the setting needs to be accepted]
+    type Case = [string, string, (c: Config) => unknown, unknown, Record<string, string>?];
+    const sasl = { KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' };
+    const cases = (): Case[] => [
       [
         'KAFKA_BROKERS',
         'k1:9092, k2.example.com:19092',
@@ -116,6 +125,26 @@ describe('loadConfig', () => {
       ['KAFKA_SESSION_TIMEOUT_MS', '6000', (c) => c.kafka.sessionTimeoutMs, 6000],
       ['PROCESSING_ORDER', 'key', (c) => c.pipeline.order, 'key'],
       ['KAFKA_RECOVERY_TIMEOUT_MS', '5000', (c) => c.kafka.recoveryTimeoutMs, 5000],
+      ['KAFKA_SSL', 'true', (c) => c.kafka.ssl.enabled, true],
+      ['KAFKA_SSL_CA', pki.ca, (c) => c.kafka.ssl.ca, pki.ca, { KAFKA_SSL: 'true' }],
+      [
+        'KAFKA_SSL_CERT',
+        pki.clientCert,
+        (c) => c.kafka.ssl.cert,
+        pki.clientCert,
+        { KAFKA_SSL: 'true', KAFKA_SSL_KEY: pki.clientKey },
+      ],
+      [
+        'KAFKA_SSL_KEY',
+        pki.clientKey,
+        (c) => c.kafka.ssl.key,
+        pki.clientKey,
+        { KAFKA_SSL: 'true', KAFKA_SSL_CERT: pki.clientCert },
+      ],
+      ['KAFKA_SSL_REJECT_UNAUTHORIZED', 'false', (c) => c.kafka.ssl.rejectUnauthorized, false],
+      ['KAFKA_SASL_MECHANISM', 'scram-sha-512', (c) => c.kafka.sasl.mechanism, 'scram-sha-512', sasl],
+      ['KAFKA_SASL_USERNAME', 'alice', (c) => c.kafka.sasl.username, 'alice', sasl],
+      ['KAFKA_SASL_PASSWORD', 'alice-secret', (c) => c.kafka.sasl.password, 'alice-secret', sasl],
       ['DLQ_TOPIC', 'dead-letters', (c) => c.dlq.topic, 'dead-letters'],
       ['DLQ_BROKERS', 'dlq1:9092', (c) => c.dlq.brokers, ['dlq1:9092']],
       ['OUTPUT_TOPIC', 'processed', (c) => c.output.topic, 'processed'],
@@ -140,8 +169,8 @@ describe('loadConfig', () => {
     });
 
     it('each set its own setting', () => {
-      for (const [name, value, read, expected] of cases()) {
-        expect(read(load({ [name]: value })), name).to.deep.equal(expected);
+      for (const [name, value, read, expected, needs = {}] of cases()) {
+        expect(read(load({ ...needs, [name]: value })), name).to.deep.equal(expected);
       }
     });
 
@@ -155,6 +184,29 @@ describe('loadConfig', () => {
       expect(load({ PIPELINE: relative(process.cwd(), pipelineFile) }).pipeline.module).to.equal(
         pipelineFile,
       );
+    });
+
+    it('KAFKA_SSL_CA, KAFKA_SSL_CERT and KAFKA_SSL_KEY resolve relative paths from the working directory', () => {
+      const config = load({
+        KAFKA_SSL: 'true',
+        KAFKA_SSL_CA: relative(process.cwd(), pki.ca),
+        KAFKA_SSL_CERT: relative(process.cwd(), pki.clientCert),
+        KAFKA_SSL_KEY: relative(process.cwd(), pki.clientKey),
+      });
+      expect(config.kafka.ssl).to.deep.equal({
+        enabled: true,
+        ca: pki.ca,
+        cert: pki.clientCert,
+        key: pki.clientKey,
+        rejectUnauthorized: true,
+      });
+    });
+
+    it('KAFKA_SASL_MECHANISM reads the mechanism in any case', () => {
+      expect(load({ ...sasl, KAFKA_SASL_MECHANISM: 'SCRAM-SHA-256' }).kafka.sasl.mechanism).to.equal(
+        'scram-sha-256',
+      );
+      expect(load({ ...sasl, KAFKA_SASL_MECHANISM: ' Plain ' }).kafka.sasl.mechanism).to.equal('plain');
     });
 
     it('CREATE_TOPICS reads true and false in any case', () => {
@@ -295,6 +347,8 @@ describe('loadConfig', () => {
         RETRY_BASE_DELAY_MS: '-1',
         SHUTDOWN_TIMEOUT_MS: '-1',
         COMMIT_INTERVAL_MS: '9',
+        KAFKA_SSL: 'yes',
+        KAFKA_SSL_REJECT_UNAUTHORIZED: 'no',
       };
       for (const [name, value] of Object.entries(wrong)) expectError({ [name]: value }, name);
     });
@@ -332,6 +386,126 @@ describe('loadConfig', () => {
       expect(message).to.include('METRICS_PORT');
     });
   });
+
+  describe('Kafka security settings', () => {
+    const PASSWORD = 'hunter2-pa55word';
+    let pki: TestPki;
+    before(() => (pki = createTestPki()));
+    after(() => pki?.remove());
+
+    /** expectError, and the password never shows. */
+    function expectSecretError(env: NodeJS.ProcessEnv, variable: string, options: LoadConfigOptions = {}) {
+      const message = expectError(env, variable, options);
+      expect(message).not.to.include(PASSWORD);
+      return message;
+    }
+
+    it('KAFKA_SASL_MECHANISM not a supported mechanism', () => {
+      expect(
+        expectSecretError(
+          { KAFKA_SASL_MECHANISM: 'gssapi', KAFKA_SASL_USERNAME: 'alice', KAFKA_SASL_PASSWORD: PASSWORD },
+          'KAFKA_SASL_MECHANISM',
+        ),
+      ).to.equal(
+        'KAFKA_SASL_MECHANISM must be empty or one of plain, scram-sha-256, scram-sha-512 (got "gssapi")',
+      );
+    });
+
+    it('a mechanism needs a user name', () => {
+      for (const username of [undefined, '', '  ']) {
+        const env = { KAFKA_SASL_MECHANISM: 'scram-sha-256', KAFKA_SASL_PASSWORD: PASSWORD };
+        expect(
+          expectSecretError(
+            username === undefined ? env : { ...env, KAFKA_SASL_USERNAME: username },
+            'KAFKA_SASL_USERNAME',
+          ),
+        ).to.equal('KAFKA_SASL_USERNAME is required with KAFKA_SASL_MECHANISM=scram-sha-256');
+      }
+    });
+
+    it('a mechanism needs a password', () => {
+      for (const env of [
+        { KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'alice' },
+        { KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'alice', KAFKA_SASL_PASSWORD: '' },
+      ]) {
+        expect(expectError(env, 'KAFKA_SASL_PASSWORD')).to.equal(
+          'KAFKA_SASL_PASSWORD is required with KAFKA_SASL_MECHANISM=plain',
+        );
+      }
+    });
+
+    it('credentials need a mechanism', () => {
+      expect(
+        expectSecretError(
+          { KAFKA_SASL_USERNAME: 'alice', KAFKA_SASL_PASSWORD: PASSWORD },
+          'KAFKA_SASL_MECHANISM',
+        ),
+      ).to.equal(
+        'KAFKA_SASL_MECHANISM must be one of plain, scram-sha-256, scram-sha-512 when KAFKA_SASL_USERNAME or KAFKA_SASL_PASSWORD is set',
+      );
+      expect(expectSecretError({ KAFKA_SASL_PASSWORD: PASSWORD }, 'KAFKA_SASL_MECHANISM')).to.match(
+        / when KAFKA_SASL_PASSWORD is set$/,
+      );
+      expectSecretError({ KAFKA_SASL_MECHANISM: '', KAFKA_SASL_USERNAME: 'alice' }, 'KAFKA_SASL_MECHANISM');
+    });
+
+    it('the password is left out of every error, from the environment, .env or a config file', () => {
+      const sasl = {
+        KAFKA_SASL_MECHANISM: 'plain',
+        KAFKA_SASL_USERNAME: 'alice',
+        KAFKA_SASL_PASSWORD: PASSWORD,
+      };
+      expectSecretError({ ...sasl, WORKER_POOL_SIZE: '0' }, 'WORKER_POOL_SIZE');
+      expectSecretError({ ...sasl, KAFKA_SASL_MECHANISM: 'kerberos' }, 'KAFKA_SASL_MECHANISM');
+      const dotenvPath = file('secret.env', `KAFKA_SASL_PASSWORD=${PASSWORD}\nKAFKA_SASL_MECHANISM=nope\n`);
+      expectSecretError({}, 'KAFKA_SASL_MECHANISM', { dotenvPath });
+      // A value of the wrong type in config/<NODE_ENV>.json: named, but not shown.
+      file(join('config', 'secret.json'), '{"kafka": {"sasl": {"password": 424242424242}}}');
+      expect(errorOf({ NODE_ENV: 'secret' })).to.equal('KAFKA_SASL_PASSWORD must be a string');
+      // The user name is no secret: shown like any other value.
+      file(join('config', 'user.json'), '{"kafka": {"sasl": {"username": 31337}}}');
+      expect(errorOf({ NODE_ENV: 'user' })).to.include('(got 31337 in');
+    });
+
+    it('a PEM file without KAFKA_SSL=true', () => {
+      for (const [name, path] of [
+        ['KAFKA_SSL_CA', pki.ca],
+        ['KAFKA_SSL_CERT', pki.clientCert],
+        ['KAFKA_SSL_KEY', pki.clientKey],
+      ] as const) {
+        expect(expectError({ [name]: path }, 'KAFKA_SSL'), name).to.equal(
+          `KAFKA_SSL must be true when ${name} is set`,
+        );
+        expectError({ [name]: path, KAFKA_SSL: 'false' }, 'KAFKA_SSL');
+      }
+    });
+
+    it('a certificate without its key, or a key without its certificate', () => {
+      expect(expectError({ KAFKA_SSL: 'true', KAFKA_SSL_CERT: pki.clientCert }, 'KAFKA_SSL_KEY')).to.equal(
+        'KAFKA_SSL_KEY must be set with KAFKA_SSL_CERT',
+      );
+      expect(expectError({ KAFKA_SSL: 'true', KAFKA_SSL_KEY: pki.clientKey }, 'KAFKA_SSL_CERT')).to.equal(
+        'KAFKA_SSL_CERT must be set with KAFKA_SSL_KEY',
+      );
+    });
+
+    it('a PEM file that does not exist', () => {
+      const missing = join(dir, 'missing-ca.pem');
+      expect(expectError({ KAFKA_SSL: 'true', KAFKA_SSL_CA: missing }, 'KAFKA_SSL_CA')).to.equal(
+        `KAFKA_SSL_CA file not found: ${missing}`,
+      );
+      const env = { KAFKA_SSL: 'true', KAFKA_SSL_CERT: pki.clientCert, KAFKA_SSL_KEY: missing };
+      expect(expectError(env, 'KAFKA_SSL_KEY')).to.equal(`KAFKA_SSL_KEY file not found: ${missing}`);
+    });
+
+    it('PEM files with the wrong contents, before any connection', () => {
+      expect(expectError({ KAFKA_SSL: 'true', KAFKA_SSL_CA: bundledSchema }, 'KAFKA_SSL_CA')).to.match(
+        /^KAFKA_SSL_CA must be a PEM file of certificates: /,
+      );
+      const swapped = { KAFKA_SSL: 'true', KAFKA_SSL_CERT: pki.clientCert, KAFKA_SSL_KEY: pki.otherKey };
+      expect(expectError(swapped, 'KAFKA_SSL_KEY')).to.match(/does not belong to the certificate/);
+    });
+  });
 });
 
 describe('ConfigError', () => {
@@ -362,6 +536,29 @@ describe('describeConfig', () => {
       CREATE_TOPICS: false,
       EVENT_SCHEMA: bundledSchema,
     });
+  });
+
+  it('never shows KAFKA_SASL_PASSWORD, and shows the other security settings', () => {
+    const secure = loadConfig(
+      {
+        KAFKA_BROKERS: 'a:9092',
+        KAFKA_SASL_MECHANISM: 'scram-sha-512',
+        KAFKA_SASL_USERNAME: 'alice',
+        KAFKA_SASL_PASSWORD: 'hunter2-pa55word',
+        KAFKA_SSL: 'true',
+      },
+      { dotenvPath: join(tmpdir(), 'absent', '.env') },
+    );
+    const described = describeConfig(secure);
+    expect(described).to.deep.include({
+      KAFKA_SASL_PASSWORD: '[redacted]',
+      KAFKA_SASL_USERNAME: 'alice',
+      KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      KAFKA_SSL: true,
+      KAFKA_SSL_CA: '',
+      KAFKA_SSL_REJECT_UNAUTHORIZED: true,
+    });
+    expect(JSON.stringify(described)).not.to.include('hunter2');
   });
 
   it('redacts sensitive settings', () => {

@@ -216,3 +216,176 @@ describe('runPipeline', () => {
     expect(runner.counts).to.include({ waiting: 0, inFlight: 0 });
   });
 });
+
+describe('runPipeline with a processing order', () => {
+  const at = (partition: number, offset: string, key: string | null) =>
+    makeDelivery({ partition, offset, key: key === null ? null : Buffer.from(key) });
+
+  /** A handle that answers each delivery with the cold observable the table gives it. */
+  function handleFrom(table: Map<Delivery, Observable<Settlement>>) {
+    return (delivery: Delivery): Observable<Settlement> => {
+      const handle = table.get(delivery);
+      if (!handle) throw new Error(`unexpected delivery at offset ${delivery.offset}`);
+      return handle;
+    };
+  }
+
+  /** Cold handles with one timing, and the settlements they emit, named like the deliveries. */
+  function coldHandles<N extends string>(
+    cold: TestScheduler['createColdObservable'],
+    marbles: string,
+    named: Record<N, Delivery>,
+  ) {
+    const handles = {} as Record<N, ReturnType<typeof cold<Settlement>>>;
+    const settled = {} as Record<string, Settlement>;
+    for (const name of Object.keys(named) as N[]) {
+      settled[name.toUpperCase()] = processed(named[name]);
+      handles[name] = cold<Settlement>(marbles, { s: settled[name.toUpperCase()]! });
+    }
+    const table = new Map<Delivery, Observable<Settlement>>(
+      (Object.keys(named) as N[]).map((name) => [named[name], handles[name]]),
+    );
+    return { handles, settled, handle: handleFrom(table) };
+  }
+
+  it("'key': one at a time per partition and key; other keys, the same key on another partition and the null key run alongside", () => {
+    testScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+      const named = {
+        a: at(0, '0', 'k1'),
+        b: at(0, '1', 'k1'),
+        c: at(1, '0', 'k1'),
+        d: at(0, '2', 'k2'),
+        e: at(0, '3', null),
+        f: at(0, '4', null),
+        g: at(0, '5', ''),
+      };
+      const source = hot('  (abcdefg)', named);
+      const { handles, settled, handle } = coldHandles(cold, '-------s|', named);
+      const expected = '    -------(ACDEG)-(BF)';
+      const firstSubs = '   ^-------!';
+      const secondSubs = '  --------^-------!';
+
+      const runner = runPipeline(source, handle, 10, { order: 'key' });
+
+      expectObservable(runner.settlements).toBe(expected, settled);
+      for (const name of ['a', 'c', 'd', 'e', 'g'] as const)
+        expectSubscriptions(handles[name].subscriptions).toBe(firstSubs);
+      // b waits for a (same partition and key); f for e (the null key is a key of its own).
+      expectSubscriptions(handles.b.subscriptions).toBe(secondSubs);
+      expectSubscriptions(handles.f.subscriptions).toBe(secondSubs);
+    });
+  });
+
+  it("'partition': one at a time per topic-partition whatever the key; partitions run alongside", () => {
+    testScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+      const named = {
+        a: at(0, '0', 'k1'),
+        b: at(0, '1', 'k2'),
+        c: at(1, '0', 'k1'),
+        d: makeDelivery({ topic: 'other', partition: 0, offset: '0', key: Buffer.from('k1') }),
+      };
+      const source = hot('  (abcd)', named);
+      const { handles, settled, handle } = coldHandles(cold, '-----s|', named);
+      const expected = '    -----(ACD)-B';
+      const firstSubs = '   ^-----!';
+      const secondSubs = '  ------^-----!';
+
+      const runner = runPipeline(source, handle, 10, { order: 'partition' });
+
+      expectObservable(runner.settlements).toBe(expected, settled);
+      expectSubscriptions(handles.a.subscriptions).toBe(firstSubs);
+      // b waits for a: same partition, although another key.
+      expectSubscriptions(handles.b.subscriptions).toBe(secondSubs);
+      expectSubscriptions(handles.c.subscriptions).toBe(firstSubs);
+      expectSubscriptions(handles.d.subscriptions).toBe(firstSubs);
+    });
+  });
+
+  for (const order of ['key', 'partition'] as const) {
+    it(`'${order}': never runs more than \`concurrency\` handles, and counts waiting and in-flight deliveries`, () => {
+      const samples: Array<[number, RunnerCounts]> = [];
+      const scheduler = testScheduler();
+      scheduler.run(({ hot, cold, expectObservable }) => {
+        // Four lanes (a, c, d, e) and one delivery (b) behind a, with two workers.
+        const named = {
+          a: at(0, '0', 'k1'),
+          b: at(0, '1', 'k1'),
+          c: at(1, '0', 'k1'),
+          d: at(2, '0', 'k1'),
+          e: at(3, '0', 'k1'),
+        };
+        const source = hot('  (abcde)', named);
+        const { settled, handle } = coldHandles(cold, '---s|', named);
+        // a and c first; at 4 d (ready before a's lane came back) and e; at 8 b.
+        const expected = '    ---(AC)(DE)B';
+
+        const runner = runPipeline(source, handle, 2, { order });
+        for (const frame of [1, 5, 9, 13]) {
+          scheduler.schedule(() => {
+            samples.push([frame, { waiting: runner.counts.waiting, inFlight: runner.counts.inFlight }]);
+          }, frame);
+        }
+
+        expectObservable(runner.settlements).toBe(expected, settled);
+      });
+      expect(samples).to.deep.equal([
+        [1, { waiting: 3, inFlight: 2 }],
+        [5, { waiting: 1, inFlight: 2 }],
+        [9, { waiting: 0, inFlight: 1 }],
+        [13, { waiting: 0, inFlight: 0 }],
+      ]);
+    });
+
+    it(`'${order}': drains a full buffer of handles that complete synchronously without overflowing the stack`, async function () {
+      this.timeout(20_000);
+      const source = new Subject<Delivery>();
+      const release = new Subject<void>();
+      let settled = 0;
+      let failure: unknown;
+      let first = true;
+      const runner = runPipeline(
+        source,
+        (delivery) => {
+          const settlement = of<Settlement>({ delivery, outcome: 'processed' });
+          if (!first) return settlement;
+          first = false;
+          return release.pipe(
+            take(1),
+            switchMap(() => settlement),
+          );
+        },
+        1,
+        { order },
+      );
+      runner.settlements.subscribe({
+        next: () => (settled += 1),
+        error: (error: unknown) => (failure = error),
+      });
+      // A few partitions and keys: most deliveries wait behind a busy lane, some in ready lanes.
+      for (let i = 0; i < 20_000; i++) {
+        source.next(makeDelivery({ partition: i % 3, offset: String(i), key: Buffer.from(`k${i % 7}`) }));
+      }
+      expect(runner.counts).to.include({ waiting: 19_999, inFlight: 1 });
+      release.next();
+      for (let i = 0; i < 1000 && settled < 20_000 && failure === undefined; i++) {
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(failure).to.equal(undefined);
+      expect(settled).to.equal(20_000);
+      expect(runner.counts).to.include({ waiting: 0, inFlight: 0 });
+    });
+  }
+
+  it("'unordered' (the default) starts deliveries of one key alongside each other", () => {
+    testScheduler().run(({ hot, cold, expectObservable }) => {
+      const named = { a: at(0, '0', 'k1'), b: at(0, '1', 'k1') };
+      const source = hot('  (ab)', named);
+      const { settled, handle } = coldHandles(cold, '---s|', named);
+
+      expectObservable(runPipeline(source, handle, 10, { order: 'unordered' }).settlements).toBe(
+        '---(AB)',
+        settled,
+      );
+    });
+  });
+});
