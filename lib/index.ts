@@ -6,7 +6,10 @@ export { decodeJson } from './operators/decode-json.js';
 export { validate } from './operators/validate.js';
 export { process, type ProcessOptions } from './operators/process.js';
 export { backoffDelay, type BackoffPolicy } from './operators/backoff.js';
-export { forwardTo } from './pipeline/forward-to.js';
+export { filterEvents } from './operators/filter-events.js';
+export { mapEvents } from './operators/map-events.js';
+export { enrich } from './operators/enrich.js';
+export { forwardTo, routeTo, type TopicChoice } from './pipeline/route-to.js';
 export {
   definePipeline,
   type Pipeline,

@@ -6,7 +6,7 @@ import { decodeJson } from '../../lib/operators/decode-json.js';
 import { process } from '../../lib/operators/process.js';
 import type { Delivery } from '../../lib/pipeline/delivery.js';
 import { definePipeline } from '../../lib/pipeline/define-pipeline.js';
-import { forwardTo } from '../../lib/pipeline/forward-to.js';
+import { forwardTo } from '../../lib/pipeline/route-to.js';
 import { inProcessService } from './support/in-process-service.js';
 import { committedOffsets, createTopic, endOffsets, randomName, testKafka } from './support/kafka.js';
 import { produceAll, waitForCommitsAtEnd } from './support/produce.js';
