@@ -155,7 +155,16 @@ export class EventService {
       schema: settings.schema,
       outputTopic: settings.outputTopic,
       retry: settings.retry,
-      produce: (topic, message) => batching.send(topic, message),
+      // kafkajs reports a producer disconnect only when asked to disconnect, so readiness
+      // follows the writes themselves: a failed write is a producer that cannot deliver.
+      produce: (topic, message) =>
+        batching.send(topic, message).then(
+          () => this.readiness.set('producer', true),
+          (error: unknown) => {
+            this.readiness.set('producer', false, `writes failing: ${errorMessage(error)}`);
+            throw error;
+          },
+        ),
       logger,
     });
     const writeDeadLetter = deadLetterSink({
