@@ -74,9 +74,9 @@ describe('fault: crash loop (SIGKILL at random moments)', function () {
       output: randomName('crash-loop-output'),
       dlq: randomName('crash-loop-dlq'),
     };
-    await createTopicRetrying(kafka, names.source, PARTITIONS);
-    await createTopicRetrying(kafka, names.output, PARTITIONS);
-    await createTopicRetrying(kafka, names.dlq, 3);
+    await createTopic(kafka, names.source, PARTITIONS);
+    await createTopic(kafka, names.output, PARTITIONS);
+    await createTopic(kafka, names.dlq, 3);
     const groupId = randomName('crash-loop-group');
 
     const kinds: Kind[] = [
@@ -337,22 +337,6 @@ function committedCount(committed: Map<number, string>): bigint {
   let total = 0n;
   for (const offset of committed.values()) if (BigInt(offset) > 0n) total += BigInt(offset);
   return total;
-}
-
-/**
- * createTopic, retried while the broker's metadata does not know the new topic yet: on a loaded
- * machine kafkajs's waitForLeaders can see UNKNOWN_TOPIC_OR_PARTITION, which it does not retry.
- * The retry finds the topic created (TOPIC_ALREADY_EXISTS is not an error) and moves on.
- */
-async function createTopicRetrying(kafka: Kafka, topic: string, partitions: number): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await createTopic(kafka, topic, partitions);
-    } catch (error) {
-      if (attempt >= 20 || (error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
-      await sleep(500);
-    }
-  }
 }
 
 function sum(offsets: Map<number, string>): bigint {

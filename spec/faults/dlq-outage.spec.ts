@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { Admin, Kafka, Message } from 'kafkajs';
 import {
+  createTopic,
   committedOffsets,
   endOffsets,
   randomName,
@@ -11,7 +12,6 @@ import { produceAll, waitForCommitsAtEnd } from '../integration/support/produce.
 import { ServiceProcess } from '../integration/support/service-process.js';
 import { header, readTopic } from '../integration/support/topic-reader.js';
 import {
-  createTopicReady,
   exitWithin,
   groupByKey,
   isRunning,
@@ -93,9 +93,9 @@ describe('fault: the dead-letter topic goes away while the service runs', functi
     const started = Date.now();
     const names = { source: randomName('events'), output: randomName('out'), dlq: randomName('dlq') };
     const groupId = randomName('group');
-    await createTopicReady(kafka, names.source, PARTITIONS);
-    await createTopicReady(kafka, names.output, PARTITIONS);
-    await createTopicReady(kafka, names.dlq, PARTITIONS);
+    await createTopic(kafka, names.source, PARTITIONS);
+    await createTopic(kafka, names.output, PARTITIONS);
+    await createTopic(kafka, names.dlq, PARTITIONS);
     const env = {
       KAFKA_BROKERS: process.env.KAFKA_BROKERS!,
       KAFKA_TOPIC: names.source,
@@ -181,7 +181,7 @@ describe('fault: the dead-letter topic goes away while the service runs', functi
       watch.stop();
       await watch.done;
       expect(watch.violations, 'commits past an unwritten dead letter').to.deep.equal([]);
-      await createTopicReady(kafka, names.dlq, PARTITIONS);
+      await createTopic(kafka, names.dlq, PARTITIONS);
       const second = start();
       const secondPort = await second.httpPort();
       // Wait for the dead letters to arrive; they are counted below, with the output.

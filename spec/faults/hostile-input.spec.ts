@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { ConfigResourceTypes, type Kafka, type KafkaMessage, type Message } from 'kafkajs';
 import {
+  createTopic,
   committedOffsets,
   endOffsets,
   randomName,
@@ -12,7 +13,6 @@ import { waitForCommitsAtEnd } from '../integration/support/produce.js';
 import { ServiceProcess } from '../integration/support/service-process.js';
 import { header, type ReadMessage } from '../integration/support/topic-reader.js';
 import {
-  createTopicReady,
   groupByKey,
   healthz,
   isRunning,
@@ -57,7 +57,7 @@ describe('fault: hostile input', function () {
 
   async function topics(partitions = 3): Promise<Topics> {
     const names = { source: randomName('hostile'), output: randomName('out'), dlq: randomName('dlq') };
-    for (const topic of Object.values(names)) await createTopicReady(kafka, topic, partitions);
+    for (const topic of Object.values(names)) await createTopic(kafka, topic, partitions);
     return names;
   }
 

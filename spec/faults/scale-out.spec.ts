@@ -28,21 +28,6 @@ async function waitFor(what: string, condition: () => boolean | Promise<boolean>
   }
 }
 
-/**
- * createTopic, retried: right after a topic is created, the leader wait can see a metadata
- * error (UNKNOWN_TOPIC_OR_PARTITION) that kafkajs does not retry. Creating it again is a no-op.
- */
-async function createTopicRetried(kafka: Kafka, topic: string, partitions: number): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await createTopic(kafka, topic, partitions);
-    } catch (error) {
-      if (attempt >= 5) throw error;
-      await sleep(500);
-    }
-  }
-}
-
 /** The group as the broker sees it: its state and each member's partitions, by client id. */
 async function describeGroup(kafka: Kafka, groupId: string, topic: string) {
   const { groups } = await withAdmin(kafka, (admin) => admin.describeGroups([groupId]));
@@ -81,9 +66,9 @@ describe('fault: scale-out and rebalances across service processes', function ()
     const started = Date.now();
     const names = { source: randomName('events'), output: randomName('output'), dlq: randomName('dlq') };
     const groupId = randomName('group');
-    await createTopicRetried(kafka, names.source, PARTITIONS);
-    await createTopicRetried(kafka, names.output, PARTITIONS);
-    await createTopicRetried(kafka, names.dlq, 1);
+    await createTopic(kafka, names.source, PARTITIONS);
+    await createTopic(kafka, names.output, PARTITIONS);
+    await createTopic(kafka, names.dlq, 1);
     const keys = Array.from({ length: EVENTS }, (_, i) => `event-${i}`);
     const validKeys = keys.filter((_, i) => !isInvalid(i));
     const invalidKeys = keys.filter((_, i) => isInvalid(i));

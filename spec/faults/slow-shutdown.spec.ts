@@ -40,9 +40,9 @@ describe('fault: slow shutdown (processing longer than SHUTDOWN_TIMEOUT_MS)', fu
       output: randomName('slow-shutdown-output'),
       dlq: randomName('slow-shutdown-dlq'),
     };
-    await createTopicRetrying(kafka, names.source, PARTITIONS);
-    await createTopicRetrying(kafka, names.output, PARTITIONS);
-    await createTopicRetrying(kafka, names.dlq, 1);
+    await createTopic(kafka, names.source, PARTITIONS);
+    await createTopic(kafka, names.output, PARTITIONS);
+    await createTopic(kafka, names.dlq, 1);
     const groupId = randomName('slow-shutdown-group');
     // A few schema-invalid events among the slow valid ones: they settle at once (dead letter),
     // so commits can also move past messages that never reached the output.
@@ -226,22 +226,6 @@ function origin(message: ReadMessage, prefix: 'source' | 'original'): string {
 
 function position(partition: number | string, offset: string): string {
   return `${partition}:${offset}`;
-}
-
-/**
- * createTopic, retried while the broker's metadata does not know the new topic yet: on a loaded
- * machine kafkajs's waitForLeaders can see UNKNOWN_TOPIC_OR_PARTITION, which it does not retry.
- * The retry finds the topic created (TOPIC_ALREADY_EXISTS is not an error) and moves on.
- */
-async function createTopicRetrying(kafka: Kafka, topic: string, partitions: number): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await createTopic(kafka, topic, partitions);
-    } catch (error) {
-      if (attempt >= 20 || (error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
-      await sleep(500);
-    }
-  }
 }
 
 function sum(offsets: Map<number, string>): bigint {

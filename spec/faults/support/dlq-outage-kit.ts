@@ -1,5 +1,5 @@
 import type { Kafka } from 'kafkajs';
-import { endOffsets, randomName, withAdmin } from '../../integration/support/kafka.js';
+import { endOffsets, randomName } from '../../integration/support/kafka.js';
 import type { ServiceProcess } from '../../integration/support/service-process.js';
 import type { ReadMessage } from '../../integration/support/topic-reader.js';
 
@@ -124,35 +124,4 @@ export function groupByKey(messages: ReadMessage[]): Map<string, ReadMessage[]> 
     else byKey.set(key, [message]);
   }
   return byKey;
-}
-
-/**
- * Creates a topic and waits until every partition has a leader. kafkajs's own waitForLeaders
- * gives up on UNKNOWN_TOPIC_OR_PARTITION, which a KRaft broker may answer for a moment right
- * after the creation.
- */
-export async function createTopicReady(
-  kafka: Kafka,
-  topic: string,
-  numPartitions: number,
-  configEntries: Array<{ name: string; value: string }> = [],
-): Promise<void> {
-  await withAdmin(kafka, async (admin) => {
-    await admin.createTopics({
-      waitForLeaders: false,
-      topics: [{ topic, numPartitions, replicationFactor: 1, configEntries }],
-    });
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      try {
-        const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
-        const partitions = topics[0]?.partitions ?? [];
-        if (partitions.length === numPartitions && partitions.every((p) => p.leader >= 0)) return;
-      } catch (error) {
-        if (Date.now() > deadline) throw error;
-      }
-      if (Date.now() > deadline) throw new Error(`topic ${topic} has no leaders after 30 s`);
-      await sleep(100);
-    }
-  });
 }

@@ -27,12 +27,34 @@ export async function withAdmin<T>(kafka: Kafka, use: (admin: Admin) => Promise<
   }
 }
 
-export async function createTopic(kafka: Kafka, topic: string, numPartitions: number): Promise<void> {
+/**
+ * Creates a topic and waits until every partition has a leader. kafkajs's own waitForLeaders
+ * can fail with UNKNOWN_TOPIC_OR_PARTITION on a loaded machine (the broker's metadata does not
+ * know the new topic yet), which it does not retry; polling the metadata does not.
+ */
+export async function createTopic(
+  kafka: Kafka,
+  topic: string,
+  numPartitions: number,
+  configEntries: Array<{ name: string; value: string }> = [],
+): Promise<void> {
   await withAdmin(kafka, async (admin) => {
     await admin.createTopics({
-      waitForLeaders: true,
-      topics: [{ topic, numPartitions, replicationFactor: 1 }],
+      waitForLeaders: false,
+      topics: [{ topic, numPartitions, replicationFactor: 1, configEntries }],
     });
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+        const partitions = topics[0]?.partitions ?? [];
+        if (partitions.length === numPartitions && partitions.every((p) => p.leader >= 0)) return;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+      }
+      if (Date.now() > deadline) throw new Error(`topic ${topic} has no leaders after 30 s`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   });
 }
 
