@@ -1,0 +1,101 @@
+/**
+ * A bare kafkajs consumer, run by the benchmark as a child process so its CPU time and memory
+ * are its own: `eachBatch` doing nothing but counting (mode "bare"), or also decoding each value
+ * (strict UTF-8, JSON.parse) and validating it with ajv against the service's default schema
+ * (mode "ajv"). Consumer settings are the service's. Prints one JSON line with the result:
+ * messages, bytes, seconds and CPU seconds from the first batch to the last, and peak RSS.
+ * Argument: JSON {brokers, topic, count, mode, groupId}.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv, type AnySchema } from 'ajv';
+import { Kafka, logLevel } from 'kafkajs';
+import { projectRoot } from '../lib/project-root.js';
+import { procSnapshot } from './proc.js';
+
+interface Args {
+  brokers: string[];
+  topic: string;
+  count: number;
+  mode: 'bare' | 'ajv';
+  groupId: string;
+}
+
+export interface BareResult {
+  messages: number;
+  bytes: number;
+  seconds: number;
+  cpuSeconds: number;
+  peakRssBytes: number;
+  invalid: number;
+}
+
+async function main(): Promise<void> {
+  const args = JSON.parse(process.argv[2] ?? '{}') as Args;
+  const schema = JSON.parse(
+    readFileSync(join(projectRoot(), 'config', 'schemas', 'event.schema.json'), 'utf8'),
+  ) as AnySchema;
+  const check = new Ajv({ allErrors: true, strict: true }).compile(schema);
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const kafka = new Kafka({ clientId: 'bench-bare', brokers: args.brokers, logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({
+    groupId: args.groupId,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3000,
+    maxWaitTimeInMs: 500,
+    allowAutoTopicCreation: false,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic: args.topic, fromBeginning: true });
+  let seen = 0;
+  let bytes = 0;
+  let invalid = 0;
+  let first = 0;
+  let cpuAtFirst: NodeJS.CpuUsage | undefined;
+  const ajv = args.mode === 'ajv';
+  const result = await new Promise<BareResult>((resolve) => {
+    void consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch, heartbeat }) => {
+        if (first === 0) {
+          first = performance.now();
+          cpuAtFirst = process.cpuUsage();
+        }
+        for (const message of batch.messages) {
+          const value = message.value;
+          bytes += (value?.length ?? 0) + (message.key?.length ?? 0);
+          if (ajv) {
+            try {
+              if (!check(JSON.parse(decoder.decode(value ?? new Uint8Array())))) invalid++;
+            } catch {
+              invalid++;
+            }
+          }
+        }
+        seen += batch.messages.length;
+        await heartbeat();
+        if (seen >= args.count) {
+          const cpu = process.cpuUsage(cpuAtFirst);
+          resolve({
+            messages: seen,
+            bytes,
+            seconds: (performance.now() - first) / 1000,
+            cpuSeconds: (cpu.user + cpu.system) / 1e6,
+            peakRssBytes: procSnapshot('self').peakRssBytes,
+            invalid,
+          });
+        }
+      },
+    });
+  });
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  await consumer.disconnect();
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bare consumer failed: ${String(error)}\n`);
+    process.exit(1);
+  },
+);

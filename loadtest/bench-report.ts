@@ -1,0 +1,182 @@
+/** The benchmark's rows, targets and table: pure, so they can be unit-tested. */
+
+/** service: default pipeline; forward: default pipeline writing OUTPUT_TOPIC; process: 10 ms step. */
+export type RowKind = 'kcat' | 'bare' | 'ajv' | 'service' | 'forward' | 'process' | 'rss';
+
+export interface BenchRow {
+  kind: RowKind;
+  name: string;
+  /** Messages in the timed window. */
+  messages: number | null;
+  seconds: number | null;
+  perSecond: number | null;
+  mbPerSecond: number | null;
+  /** perSecond ÷ the bare kafkajs row's. */
+  ratioToBare: number | null;
+  /** CPU seconds (user + system) of the measured process in the window (kcat: its whole run). */
+  cpuSeconds: number | null;
+  peakRssBytes: number | null;
+  /** Process rows: workers ÷ process time; RSS rows: the slow pipeline's rate. */
+  idealPerSecond?: number | null;
+  workers?: number;
+  backlog?: number;
+  /** Key and value bytes read (bare consumers). */
+  bytes?: number;
+  note?: string;
+  error?: string;
+}
+
+export interface LatencyCheck {
+  ratePerSecond: number;
+  /** Where the rate came from, e.g. "half of service, default pipeline → OUTPUT_TOPIC". */
+  basis: string;
+  seconds: number;
+  p50: number | null;
+  p99: number | null;
+  settled: number;
+  missing: number;
+  report?: string;
+}
+
+export interface Target {
+  name: string;
+  rule: string;
+  /** What was measured against the rule (a ratio, or milliseconds for latency). */
+  value: number | null;
+  limit: number;
+  /** null: not applicable or not measured. */
+  met: boolean | null;
+  note?: string;
+}
+
+/** Fills perSecond, MB/s and the ratio to bare kafkajs of rows that have a time and a count. */
+export function completeRows(rows: BenchRow[], bytesPerMessage: number): BenchRow[] {
+  const rate = (row: BenchRow | undefined) =>
+    row && row.messages !== null && row.seconds !== null && row.seconds > 0
+      ? row.messages / row.seconds
+      : null;
+  const bareRate = rate(rows.find((r) => r.kind === 'bare'));
+  return rows.map((row) => {
+    const perSecond = rate(row);
+    if (perSecond === null) return row;
+    return {
+      ...row,
+      perSecond,
+      mbPerSecond: row.kind === 'rss' ? null : (perSecond * bytesPerMessage) / 1e6,
+      ratioToBare: bareRate ? perSecond / bareRate : null,
+    };
+  });
+}
+
+/**
+ * The issue's targets, computed and never asserted:
+ *  - the service with the default pipeline reaches ≥ 0.8 × bare kafkajs;
+ *  - with a 10 ms asynchronous process, ≥ 0.9 × the ideal (workers ÷ 10 ms), checked only where
+ *    the ideal is at most half the CPU-bound rate (the default-pipeline service's);
+ *  - peak RSS with a 1M backlog ≤ 1.2 × with a 10k backlog;
+ *  - p99 end-to-end latency ≤ 50 ms at half the maximum throughput.
+ */
+export function computeTargets(rows: BenchRow[], latency: LatencyCheck | null): Target[] {
+  const targets: Target[] = [];
+  const bare = rows.find((r) => r.kind === 'bare');
+  const service = rows.find((r) => r.kind === 'service');
+  const serviceRatio =
+    service?.perSecond != null && bare?.perSecond != null ? service.perSecond / bare.perSecond : null;
+  targets.push({
+    name: 'service (default pipeline) vs bare kafkajs',
+    rule: 'service ÷ bare ≥ 0.8',
+    value: serviceRatio,
+    limit: 0.8,
+    met: serviceRatio === null ? null : serviceRatio >= 0.8,
+  });
+  const cpuBound = service?.perSecond ?? null;
+  for (const row of rows.filter((r) => r.kind === 'process')) {
+    const ideal = row.idealPerSecond ?? null;
+    const ratio = row.perSecond != null && ideal ? row.perSecond / ideal : null;
+    const applies = cpuBound !== null && ideal !== null && ideal <= cpuBound / 2;
+    targets.push({
+      name: `${row.name} vs ideal ${ideal ?? '?'}/s`,
+      rule: 'measured ÷ ideal ≥ 0.9 (when ideal ≤ ½ CPU-bound rate)',
+      value: ratio,
+      limit: 0.9,
+      met: applies && ratio !== null ? ratio >= 0.9 : null,
+      note:
+        cpuBound === null
+          ? 'CPU-bound rate not measured'
+          : applies
+            ? undefined
+            : `n/a: ideal above half the CPU-bound rate (${Math.round(cpuBound / 2)}/s)`,
+    });
+  }
+  const rss = rows.filter((r) => r.kind === 'rss' && r.peakRssBytes !== null);
+  const small = rss.find(
+    (r) => r.backlog !== undefined && r.backlog === Math.min(...rss.map((x) => x.backlog ?? Infinity)),
+  );
+  const large = rss.find(
+    (r) => r.backlog !== undefined && r.backlog === Math.max(...rss.map((x) => x.backlog ?? 0)),
+  );
+  const rssRatio =
+    small && large && small !== large && small.peakRssBytes && large.peakRssBytes
+      ? large.peakRssBytes / small.peakRssBytes
+      : null;
+  targets.push({
+    name: `peak RSS, ${large?.backlog ?? '1M'} vs ${small?.backlog ?? '10k'} backlog`,
+    rule: 'large ÷ small ≤ 1.2',
+    value: rssRatio,
+    limit: 1.2,
+    met: rssRatio === null ? null : rssRatio <= 1.2,
+  });
+  targets.push({
+    name: `p99 end-to-end latency at ${latency ? `${Math.round(latency.ratePerSecond)}/s (${latency.basis})` : '½ max'}`,
+    rule: 'p99 ≤ 50 ms',
+    value: latency?.p99 ?? null,
+    limit: 50,
+    met: latency?.p99 == null ? null : latency.p99 <= 50,
+    note: latency && latency.missing > 0 ? `${latency.missing} events did not arrive` : undefined,
+  });
+  return targets;
+}
+
+const MB = 1024 * 1024;
+
+/** The table printed at the end of a benchmark. */
+export function formatTable(rows: BenchRow[]): string {
+  const head = ['row', 'messages', 'seconds', 'msg/s', 'MB/s', '× bare', 'CPU s', 'peak RSS MiB', 'note'];
+  const body = rows.map((r) => [
+    r.name,
+    r.messages === null ? '—' : String(Math.round(r.messages)),
+    fixed(r.seconds, 2),
+    r.perSecond === null ? '—' : String(Math.round(r.perSecond)),
+    fixed(r.mbPerSecond, 1),
+    fixed(r.ratioToBare, 2),
+    fixed(r.cpuSeconds, 2),
+    r.peakRssBytes === null ? '—' : (r.peakRssBytes / MB).toFixed(0),
+    r.error ? `FAILED: ${r.error}` : (r.note ?? ''),
+  ]);
+  return alignColumns([head, ...body], new Set([1, 2, 3, 4, 5, 6, 7]));
+}
+
+export function formatTargets(targets: Target[]): string {
+  const body = targets.map((t) => [
+    t.met === null ? 'n/a' : t.met ? 'met' : 'NOT met',
+    t.name,
+    t.rule,
+    t.value === null ? '—' : t.rule.includes('ms') ? `${t.value} ms` : t.value.toFixed(2),
+    t.note ?? '',
+  ]);
+  return alignColumns([['target', 'what', 'rule', 'measured', 'note'], ...body], new Set());
+}
+
+function fixed(n: number | null | undefined, digits: number): string {
+  return n === null || n === undefined ? '—' : n.toFixed(digits);
+}
+
+function alignColumns(rows: string[][], right: Set<number>): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) =>
+    r
+      .map((cell, i) => (right.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
+}
