@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { projectRoot } from '../../lib/project-root.js';
 import {
   committedOffsets,
-  createTopic,
+  createServiceTopics,
   endOffsets,
   randomName,
   testKafka,
@@ -136,11 +136,8 @@ describe('fault: the broker restarts mid-run', function () {
 
   it('loses nothing, reports not-ready during the outage, and is ready again after it', async () => {
     const started = Date.now();
-    const names = { source: randomName('events'), output: randomName('output'), dlq: randomName('dlq') };
+    const names = await createServiceTopics(kafka, PARTITIONS);
     const groupId = randomName('group');
-    await createTopic(kafka, names.source, PARTITIONS);
-    await createTopic(kafka, names.output, PARTITIONS);
-    await createTopic(kafka, names.dlq, 1);
     const keys = Array.from({ length: EVENTS }, (_, i) => `event-${i}`);
     const messages: Message[] = keys.map((key, i) => ({ key, value: JSON.stringify({ Id: `id-${i}` }) }));
     await produceAll(kafka, names.source, messages);

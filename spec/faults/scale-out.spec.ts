@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { projectRoot } from '../../lib/project-root.js';
 import {
   committedOffsets,
-  createTopic,
+  createServiceTopics,
   endOffsets,
   randomName,
   testKafka,
@@ -64,11 +64,8 @@ describe('fault: scale-out and rebalances across service processes', function ()
 
   it('loses nothing while members join, crash, get replaced and leave', async () => {
     const started = Date.now();
-    const names = { source: randomName('events'), output: randomName('output'), dlq: randomName('dlq') };
+    const names = await createServiceTopics(kafka, PARTITIONS);
     const groupId = randomName('group');
-    await createTopic(kafka, names.source, PARTITIONS);
-    await createTopic(kafka, names.output, PARTITIONS);
-    await createTopic(kafka, names.dlq, 1);
     const keys = Array.from({ length: EVENTS }, (_, i) => `event-${i}`);
     const validKeys = keys.filter((_, i) => !isInvalid(i));
     const invalidKeys = keys.filter((_, i) => isInvalid(i));

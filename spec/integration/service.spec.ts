@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { Kafka, Message } from 'kafkajs';
 import { join } from 'node:path';
 import { projectRoot } from '../../lib/project-root.js';
-import { committedOffsets, createTopic, endOffsets, randomName, testKafka } from './support/kafka.js';
+import { committedOffsets, createServiceTopics, endOffsets, randomName, testKafka } from './support/kafka.js';
 import { produceAll, waitForCommitsAtEnd } from './support/produce.js';
 import { ServiceProcess } from './support/service-process.js';
 import { header, readTopic } from './support/topic-reader.js';
@@ -19,13 +19,7 @@ describe('the service process', function () {
     services = [];
   });
 
-  async function topics(partitions = 6) {
-    const names = { source: randomName('events'), output: randomName('output'), dlq: randomName('dlq') };
-    await createTopic(kafka, names.source, partitions);
-    await createTopic(kafka, names.output, partitions);
-    await createTopic(kafka, names.dlq, 1);
-    return names;
-  }
+  const topics = (partitions = 6) => createServiceTopics(kafka, partitions);
 
   function start(env: Record<string, string>): ServiceProcess {
     const service = new ServiceProcess({

@@ -77,3 +77,15 @@ export async function endOffsets(kafka: Kafka, topic: string): Promise<Map<numbe
     return new Map(offsets.map((p) => [p.partition, p.high]));
   });
 }
+
+/** A fresh source, output and dead-letter topic for one run of the service. */
+export async function createServiceTopics(
+  kafka: Kafka,
+  partitions: number,
+): Promise<{ source: string; output: string; dlq: string }> {
+  const names = { source: randomName('events'), output: randomName('output'), dlq: randomName('dlq') };
+  await createTopic(kafka, names.source, partitions);
+  await createTopic(kafka, names.output, partitions);
+  await createTopic(kafka, names.dlq, 1);
+  return names;
+}
