@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { projectRoot } from '../lib/project-root.js';
-import { UsageError } from './options.js';
+import { optionalNumber, UsageError } from './options.js';
 
 export const BENCH_USAGE = `Usage: npm run bench -- [options]
 
@@ -118,11 +118,7 @@ export function parseBenchArgs(
 }
 
 function positiveInt(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text.replaceAll('_', ''));
-  if (!Number.isInteger(value) || value < 1)
-    throw new UsageError(`${flag} must be an integer of at least 1 (got "${text}")`);
-  return value;
+  return optionalNumber(text, flag, { integer: true, min: 1 });
 }
 
 function intList(text: string | undefined, flag: string): number[] | undefined {

@@ -151,7 +151,8 @@ export function parseLoadTestArgs(
   };
 }
 
-function optionalNumber(
+/** A numeric flag's value, or undefined when absent; UsageError names the flag and the range. */
+export function optionalNumber(
   text: string | undefined,
   flag: string,
   { integer = false, min = -Infinity, max = Infinity }: { integer?: boolean; min?: number; max?: number },
