@@ -1,4 +1,5 @@
 import type { IHeaders } from 'kafkajs';
+import type { Observable } from 'rxjs';
 
 /** Callbacks the service hands each message so stages can report without knowing metrics. */
 export interface DeliveryHooks {
@@ -29,6 +30,13 @@ export interface Delivery<E = unknown> {
   readonly signal: AbortSignal;
   readonly hooks: DeliveryHooks;
   readonly event: E;
+  /**
+   * Makes the message settle only once `ack` completes (and go to the DLQ with its error if it
+   * fails) without holding a worker until then: the worker takes the next message while the
+   * broker acknowledges. `ack` is subscribed at once. The service sets this on every message
+   * it runs; a delivery built by hand has none, and a stage then waits for `ack` itself.
+   */
+  readonly settleAfter?: (ack: Observable<unknown>) => void;
 }
 
 /** A copy of the delivery carrying a new event: stages never mutate what they receive. */

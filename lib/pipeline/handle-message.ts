@@ -1,5 +1,6 @@
-import { Observable, of, type OperatorFunction, type Subscription } from 'rxjs';
+import { fromEvent, map, Observable, of, race, switchMap, take, type OperatorFunction } from 'rxjs';
 import type { Delivery } from './delivery.js';
+import { PendingAcks } from './pending-acks.js';
 
 /**
  * How a message left the pipeline. `processed` and `dead-lettered` settle it: its offset may
@@ -14,50 +15,113 @@ export interface Settlement {
   error?: unknown;
 }
 
+/**
+ * What a worker hands on when it is done with a message: the settlement when it is already
+ * known, or the Observable that emits it once the message's handed-over writes are acknowledged
+ * or its dead letter is written. Either way the worker is free for the next message.
+ */
+export type WorkerResult = Settlement | Observable<Settlement>;
+
+export type MessageHandler = (delivery: Delivery) => Observable<WorkerResult>;
+
 export type DeadLetterWriter = (delivery: Delivery, error: unknown) => Observable<unknown>;
 
 /**
  * Runs one message through a pipeline chain. Whatever the chain emits is a side effect already
- * done (a produce, a call); the message is processed when the chain completes, whether it
- * emitted or filtered the message out. An error goes to the dead-letter writer, and the
- * message settles only once that write succeeded; a write that ends without success (aborted)
- * leaves it abandoned.
+ * done (a produce, a call); the chain's work is over when it completes, whether it emitted or
+ * filtered the message out. The message is processed once the writes the chain handed over
+ * (`delivery.settleAfter`) are acknowledged too. An error, of the chain or of such a write, goes
+ * to the dead-letter writer, and the message settles only once that write succeeded; a write
+ * that ends without success (aborted) leaves it abandoned.
  *
+ * The returned Observable emits one WorkerResult and completes as soon as the chain is done:
+ * waiting for acknowledgements and writing dead letters happen after the worker let go.
  * Written as one Observable rather than a chain of operators because it runs for every
  * message: each operator would add a subscriber per message.
  */
 export function handleMessage(
   chain: OperatorFunction<Delivery, unknown>,
   writeDeadLetter: DeadLetterWriter,
-): (delivery: Delivery) => Observable<Settlement> {
+): MessageHandler {
+  const failed = (delivery: Delivery, error: unknown): WorkerResult =>
+    delivery.signal.aborted
+      ? { delivery, outcome: 'abandoned', error }
+      : deadLettered(delivery, error, writeDeadLetter);
   return (delivery) =>
-    new Observable<Settlement>((subscriber) => {
-      let deadLetter: Subscription | undefined;
-      const settle = (settlement: Settlement) => {
-        subscriber.next(settlement);
-        subscriber.complete();
+    new Observable<WorkerResult>((worker) => {
+      const acks = new PendingAcks();
+      let handedOn = false;
+      const handOn = (result: WorkerResult) => {
+        handedOn = true;
+        worker.next(result);
+        worker.complete();
       };
-      const onError = (error: unknown) => {
-        if (delivery.signal.aborted) return settle({ delivery, outcome: 'abandoned', error });
-        let written = false;
-        deadLetter = writeDeadLetter(delivery, error).subscribe({
-          next: () => {
-            if (!written) settle({ delivery, outcome: 'dead-lettered', error });
-            written = true;
-          },
-          error: (writeError: unknown) => subscriber.error(writeError),
-          complete: () => {
-            if (!written) settle({ delivery, outcome: 'abandoned', error });
-          },
-        });
-      };
-      const run = chain(of(delivery)).subscribe({
-        error: onError,
-        complete: () => settle({ delivery, outcome: 'processed' }),
+      const tracked: Delivery = { ...delivery, settleAfter: (ack) => acks.add(ack) };
+      const run = chain(of(tracked)).subscribe({
+        error: (error: unknown) => {
+          // The message goes to the DLQ: its handed-over writes need not be retried any more.
+          acks.cancel();
+          handOn(failed(delivery, error));
+        },
+        complete: () =>
+          handOn(acks.isEmpty ? { delivery, outcome: 'processed' } : afterAcks(delivery, acks, failed)),
       });
       return () => {
         run.unsubscribe();
-        deadLetter?.unsubscribe();
+        if (!handedOn) acks.cancel();
       };
     });
+}
+
+/**
+ * The settlement of a message whose chain completed with writes still unacknowledged. An abort
+ * (revoked partition, shutdown giving up) abandons it at once rather than after a request
+ * still in flight times out.
+ */
+function afterAcks(
+  delivery: Delivery,
+  acks: PendingAcks,
+  failed: (delivery: Delivery, error: unknown) => WorkerResult,
+): Observable<Settlement> {
+  const settled = acks.whenSettled().pipe(
+    switchMap((acked) => {
+      const result: WorkerResult = acked.failed
+        ? failed(delivery, acked.error)
+        : { delivery, outcome: 'processed' };
+      return result instanceof Observable ? result : of(result);
+    }),
+  );
+  if (delivery.signal.aborted) return of({ delivery, outcome: 'abandoned' });
+  const aborted = fromEvent(delivery.signal, 'abort').pipe(
+    take(1),
+    map((): Settlement => ({ delivery, outcome: 'abandoned' })),
+  );
+  return race(settled, aborted);
+}
+
+/** Writes the message's dead letter: dead-lettered once it is written, abandoned if aborted. */
+function deadLettered(
+  delivery: Delivery,
+  error: unknown,
+  writeDeadLetter: DeadLetterWriter,
+): Observable<Settlement> {
+  return new Observable<Settlement>((subscriber) => {
+    let written = false;
+    return writeDeadLetter(delivery, error).subscribe({
+      next: () => {
+        if (!written) {
+          written = true;
+          subscriber.next({ delivery, outcome: 'dead-lettered', error });
+          subscriber.complete();
+        }
+      },
+      error: (writeError: unknown) => subscriber.error(writeError),
+      complete: () => {
+        if (!written) {
+          subscriber.next({ delivery, outcome: 'abandoned', error });
+          subscriber.complete();
+        }
+      },
+    });
+  });
 }

@@ -1,4 +1,4 @@
-import type { OperatorFunction } from 'rxjs';
+import { concatMap, map, of, type OperatorFunction } from 'rxjs';
 import { StageError } from '../errors.js';
 import { process, type ProcessOptions } from '../operators/process.js';
 import type { Delivery } from './delivery.js';
@@ -9,10 +9,13 @@ export type TopicChoice<E> = (event: E, delivery: Delivery<E>) => string | reado
 
 /**
  * Writes each message, key and value untouched, to the topic(s) chosen for its event, with
- * headers naming where it came from; the message passes on once every write is acknowledged.
+ * headers naming where it came from. The writes are handed over (`delivery.settleAfter`): the
+ * message passes on at once and settles only when every write is acknowledged, so a worker
+ * never waits for the broker and writes of many messages share a request. (A delivery without
+ * `settleAfter`, built by hand, passes on once its writes are acknowledged.)
  * A failed write is retried like any process step (the context's retry settings unless
- * `options.retry` says otherwise) and ends in the DLQ with OUTPUT_WRITE_FAILED when the
- * retries run out; a retry writes again only to the topics that failed.
+ * `options.retry` says otherwise) and sends the message to the DLQ with OUTPUT_WRITE_FAILED
+ * when the retries run out; a retry writes again only to the topics that failed.
  */
 export function routeTo<E>(
   choose: TopicChoice<E>,
@@ -21,39 +24,45 @@ export function routeTo<E>(
 ): OperatorFunction<Delivery<E>, Delivery<E>> {
   return (source) => {
     const written = new WeakMap<Delivery<E>, Set<string>>();
+    const write = process<E, undefined>(async (event, delivery) => {
+      const chosen = choose(event, delivery);
+      const topics = typeof chosen === 'string' ? [chosen] : chosen;
+      let done = written.get(delivery);
+      if (!done) written.set(delivery, (done = new Set()));
+      const message = {
+        key: delivery.key,
+        value: delivery.value,
+        headers: {
+          ...delivery.headers,
+          source_topic: delivery.topic,
+          source_partition: String(delivery.partition),
+          source_offset: delivery.offset,
+        },
+      };
+      const pending = topics.filter((topic) => !done.has(topic));
+      const results = await Promise.allSettled(pending.map((topic) => context.produce(topic, message)));
+      const failed: string[] = [];
+      results.forEach((result, i) =>
+        result.status === 'fulfilled' ? done.add(pending[i]!) : failed.push(pending[i]!),
+      );
+      if (failed.length > 0) {
+        const reason = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;
+        throw new StageError(`writing to ${failed.join(', ')} failed: ${String(reason)}`, {
+          stage: 'process',
+          code: 'OUTPUT_WRITE_FAILED',
+          retriable: true,
+          cause: reason,
+        });
+      }
+      return undefined;
+    }, options);
     return source.pipe(
-      process<E, undefined>(async (event, delivery) => {
-        const chosen = choose(event, delivery);
-        const topics = typeof chosen === 'string' ? [chosen] : chosen;
-        let done = written.get(delivery);
-        if (!done) written.set(delivery, (done = new Set()));
-        const message = {
-          key: delivery.key,
-          value: delivery.value,
-          headers: {
-            ...delivery.headers,
-            source_topic: delivery.topic,
-            source_partition: String(delivery.partition),
-            source_offset: delivery.offset,
-          },
-        };
-        const pending = topics.filter((topic) => !done.has(topic));
-        const results = await Promise.allSettled(pending.map((topic) => context.produce(topic, message)));
-        const failed: string[] = [];
-        results.forEach((result, i) =>
-          result.status === 'fulfilled' ? done.add(pending[i]!) : failed.push(pending[i]!),
-        );
-        if (failed.length > 0) {
-          const reason = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;
-          throw new StageError(`writing to ${failed.join(', ')} failed: ${String(reason)}`, {
-            stage: 'process',
-            code: 'OUTPUT_WRITE_FAILED',
-            retriable: true,
-            cause: reason,
-          });
-        }
-        return undefined;
-      }, options),
+      concatMap((delivery) => {
+        const acknowledged = of(delivery).pipe(write);
+        if (!delivery.settleAfter) return acknowledged.pipe(map(() => delivery));
+        delivery.settleAfter(acknowledged);
+        return of(delivery);
+      }),
     );
   };
 }

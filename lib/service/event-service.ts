@@ -11,7 +11,7 @@ import { Readiness, SERVICE_CONDITIONS, type ServiceCondition } from '../observa
 import type { BackoffPolicy } from '../operators/backoff.js';
 import type { Pipeline } from '../pipeline/define-pipeline.js';
 import type { Delivery, DeliveryHooks } from '../pipeline/delivery.js';
-import { handleMessage, type Settlement } from '../pipeline/handle-message.js';
+import { handleMessage, type Settlement, type WorkerResult } from '../pipeline/handle-message.js';
 import { classify } from '../sinks/dead-letter.js';
 import { deadLetterSink } from '../sinks/dead-letter-sink.js';
 import { BatchingProducer } from '../sinks/batching-producer.js';
@@ -208,7 +208,7 @@ export class EventService {
       this.running += 1;
       // A message of a partition revoked while it waited for a worker is not started: another
       // member owns it now and reads it from the committed offset.
-      if (delivery.signal.aborted) return of<Settlement>({ delivery, outcome: 'abandoned' });
+      if (delivery.signal.aborted) return of<WorkerResult>({ delivery, outcome: 'abandoned' });
       return handle(delivery);
     };
     const { settlements, counts } = runPipeline(source, handleUnlessStopping, settings.workerPoolSize, {

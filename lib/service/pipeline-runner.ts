@@ -1,8 +1,9 @@
 import { asapScheduler, mergeMap, Observable, type OperatorFunction, type Subscription, tap } from 'rxjs';
 import type { ProcessingOrder } from '../config/schema.js';
 import type { Delivery } from '../pipeline/delivery.js';
-import type { Settlement } from '../pipeline/handle-message.js';
+import type { MessageHandler, Settlement, WorkerResult } from '../pipeline/handle-message.js';
 import { deliveryLane } from './delivery-lanes.js';
+import { flattenSettlements } from './flatten-settlements.js';
 import { mergeByLane } from './merge-by-lane.js';
 
 /** Where messages are between hand-off and settle. */
@@ -12,7 +13,7 @@ export interface RunnerCounts {
    * those held back behind an earlier message of their lane.
    */
   readonly waiting: number;
-  /** Held by a worker right now. */
+  /** Held by a worker right now (not counting messages only waiting for acknowledgements). */
   readonly inFlight: number;
 }
 
@@ -22,6 +23,9 @@ export interface RunnerOptions {
    * `key`: messages of one topic-partition and key one at a time, in offset order.
    * `partition`: messages of one topic-partition one at a time, in offset order.
    * In every mode at most `concurrency` run at once; see deliveryLane and mergeByLane.
+   * Unordered, a worker lets go of a message when its chain is done, and the next starts while
+   * its writes are acknowledged; in the ordered modes a message holds its lane until it settled,
+   * so a retried write can never land after a later message's.
    */
   order?: ProcessingOrder;
 }
@@ -42,7 +46,7 @@ const MAX_SYNCHRONOUS_DEPTH = 64;
  */
 export function runPipeline(
   deliveries: Observable<Delivery>,
-  handle: (delivery: Delivery) => Observable<Settlement>,
+  handle: MessageHandler,
   concurrency: number,
   { order = 'unordered' }: RunnerOptions = {},
 ): { settlements: Observable<Settlement>; counts: RunnerCounts } {
@@ -52,7 +56,7 @@ export function runPipeline(
   let depth = 0;
   // One Observable per message doing what defer + finalize would, without their subscribers.
   const worker = (delivery: Delivery) =>
-    new Observable<Settlement>((subscriber) => {
+    new Observable<WorkerResult>((subscriber) => {
       started += 1;
       inFlight += 1;
       let subscription: Subscription | undefined;
@@ -76,8 +80,12 @@ export function runPipeline(
     });
   const run: OperatorFunction<Delivery, Settlement> =
     order === 'unordered'
-      ? mergeMap(worker, concurrency)
-      : mergeByLane(worker, deliveryLane(order), concurrency);
+      ? (workers) => workers.pipe(mergeMap(worker, concurrency), flattenSettlements())
+      : mergeByLane(
+          (delivery) => worker(delivery).pipe(flattenSettlements()),
+          deliveryLane(order),
+          concurrency,
+        );
   const settlements = deliveries.pipe(
     tap(() => (received += 1)),
     run,

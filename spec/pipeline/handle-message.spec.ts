@@ -1,8 +1,14 @@
 import { expect } from 'chai';
-import { filter, mergeMap, type Observable, type OperatorFunction } from 'rxjs';
+import { filter, map, mergeMap, Observable, of, type OperatorFunction, pipe } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import type { Delivery } from '../../lib/pipeline/delivery.js';
-import { handleMessage, type DeadLetterWriter, type Settlement } from '../../lib/pipeline/handle-message.js';
+import {
+  handleMessage,
+  type DeadLetterWriter,
+  type MessageHandler,
+  type Settlement,
+} from '../../lib/pipeline/handle-message.js';
+import { flattenSettlements } from '../../lib/service/flatten-settlements.js';
 import { makeDelivery } from '../operators/support/delivery.js';
 
 const testScheduler = () =>
@@ -25,6 +31,10 @@ function recordingWriter(
   return Object.assign(writer, { calls });
 }
 
+/** A message's settlement as the runner gets it: flattened, whether known at once or later. */
+const settlementOf = (handler: MessageHandler, delivery: Delivery): Observable<Settlement> =>
+  handler(delivery).pipe(flattenSettlements());
+
 const neverCalled: DeadLetterWriter = () => {
   throw new Error('the dead-letter writer must not be called');
 };
@@ -37,7 +47,7 @@ describe('handleMessage', () => {
       const expected = '   ------(s|)';
       const workSubs = '   ^-----!';
 
-      const settlements = handleMessage(runs(work), neverCalled)(delivery);
+      const settlements = settlementOf(handleMessage(runs(work), neverCalled), delivery);
 
       expectObservable(settlements).toBe(expected, {
         s: { delivery, outcome: 'processed' } satisfies Settlement,
@@ -49,10 +59,13 @@ describe('handleMessage', () => {
   it('settles a message the chain filters out as processed', () => {
     testScheduler().run(({ expectObservable }) => {
       const delivery = makeDelivery();
-      const settlements = handleMessage(
-        filter(() => false),
-        neverCalled,
-      )(delivery);
+      const settlements = settlementOf(
+        handleMessage(
+          filter(() => false),
+          neverCalled,
+        ),
+        delivery,
+      );
       expectObservable(settlements).toBe('(s|)', { s: { delivery, outcome: 'processed' } });
     });
   });
@@ -62,13 +75,13 @@ describe('handleMessage', () => {
       const delivery = makeDelivery();
       const work = cold('  ---|');
       const expected = '   ---(s|)';
-      expectObservable(handleMessage(runs(work), neverCalled)(delivery)).toBe(expected, {
+      expectObservable(settlementOf(handleMessage(runs(work), neverCalled), delivery)).toBe(expected, {
         s: { delivery, outcome: 'processed' },
       });
     });
   });
 
-  it('runs the chain on the delivery itself, and ignores what the chain emits', () => {
+  it('runs the chain on the delivery (with settleAfter added), and ignores what the chain emits', () => {
     const delivery = makeDelivery({ offset: '7' });
     const seen: Delivery[] = [];
     testScheduler().run(({ cold, expectObservable }) => {
@@ -76,12 +89,14 @@ describe('handleMessage', () => {
         seen.push(d);
         return cold('-r-r|', { r: 'side effect result' });
       });
-      expectObservable(handleMessage(chain, neverCalled)(delivery)).toBe('----(s|)', {
+      expectObservable(settlementOf(handleMessage(chain, neverCalled), delivery)).toBe('----(s|)', {
         s: { delivery, outcome: 'processed' },
       });
     });
     expect(seen).to.have.length(1);
-    expect(seen[0]).to.equal(delivery);
+    const { settleAfter, ...seenFields } = seen[0]!;
+    expect(seenFields).to.deep.equal(delivery);
+    expect(settleAfter).to.be.a('function');
   });
 
   // A writer's diagram starts at the frame the writer is subscribed, i.e. where the chain failed.
@@ -96,7 +111,7 @@ describe('handleMessage', () => {
       const writerSubs = ' --^-!';
 
       const writer = recordingWriter(written);
-      expectObservable(handleMessage(runs(work), writer)(delivery)).toBe(expected, {
+      expectObservable(settlementOf(handleMessage(runs(work), writer), delivery)).toBe(expected, {
         d: { delivery, outcome: 'dead-lettered', error: failure } satisfies Settlement,
       });
       expectSubscriptions(written.subscriptions).toBe(writerSubs);
@@ -117,9 +132,12 @@ describe('handleMessage', () => {
       const expected = '   ----(a|)';
       const writerSubs = ' -^--!';
 
-      expectObservable(handleMessage(runs(work), recordingWriter(written))(delivery)).toBe(expected, {
-        a: { delivery, outcome: 'abandoned', error: failure } satisfies Settlement,
-      });
+      expectObservable(settlementOf(handleMessage(runs(work), recordingWriter(written)), delivery)).toBe(
+        expected,
+        {
+          a: { delivery, outcome: 'abandoned', error: failure } satisfies Settlement,
+        },
+      );
       expectSubscriptions(written.subscriptions).toBe(writerSubs);
     });
   });
@@ -135,7 +153,7 @@ describe('handleMessage', () => {
 
       cold(abortAt).subscribe(() => controller.abort());
       const writer = recordingWriter(cold('a|'));
-      expectObservable(handleMessage(runs(work), writer)(delivery)).toBe(expected, {
+      expectObservable(settlementOf(handleMessage(runs(work), writer), delivery)).toBe(expected, {
         a: { delivery, outcome: 'abandoned', error: failure } satisfies Settlement,
       });
 
@@ -154,9 +172,12 @@ describe('handleMessage', () => {
       const expected = '   --(d|)';
 
       cold(abortAt).subscribe(() => controller.abort());
-      expectObservable(handleMessage(runs(work), recordingWriter(cold('(a|)')))(delivery)).toBe(expected, {
-        d: { delivery, outcome: 'dead-lettered', error: failure },
-      });
+      expectObservable(settlementOf(handleMessage(runs(work), recordingWriter(cold('(a|)'))), delivery)).toBe(
+        expected,
+        {
+          d: { delivery, outcome: 'dead-lettered', error: failure },
+        },
+      );
     });
   });
 
@@ -168,7 +189,9 @@ describe('handleMessage', () => {
       const expected = '   ---------';
       const writerSubs = ' --^';
 
-      expectObservable(handleMessage(runs(work), recordingWriter(written))(delivery)).toBe(expected);
+      expectObservable(settlementOf(handleMessage(runs(work), recordingWriter(written)), delivery)).toBe(
+        expected,
+      );
       expectSubscriptions(written.subscriptions).toBe(writerSubs);
     });
   });
@@ -181,11 +204,106 @@ describe('handleMessage', () => {
       const written = cold('--#', undefined, writeError);
       const expected = '   ---#';
 
-      expectObservable(handleMessage(runs(work), recordingWriter(written))(delivery)).toBe(
+      expectObservable(settlementOf(handleMessage(runs(work), recordingWriter(written)), delivery)).toBe(
         expected,
         undefined,
         writeError,
       );
+    });
+  });
+
+  describe('writes handed over with settleAfter', () => {
+    /** A chain that hands `acks` over for the message, then does `after` (default: nothing). */
+    const handsOver = (
+      acks: Observable<unknown>[],
+      after?: Observable<unknown>,
+    ): OperatorFunction<Delivery, unknown> =>
+      pipe(
+        map((d: Delivery) => {
+          for (const ack of acks) d.settleAfter!(ack);
+          return d;
+        }),
+        mergeMap((d) => after ?? of(d)),
+      );
+    /** What the worker hands on: 'p' for a pending settlement, 's' for one already known. */
+    const workerView = (handler: MessageHandler, delivery: Delivery) =>
+      handler(delivery).pipe(map((result) => (result instanceof Observable ? 'p' : 's')));
+
+    it('lets the worker go when the chain is done, and settles once the write is acknowledged', () => {
+      testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+        const delivery = makeDelivery();
+        const ack = cold('   ----a|');
+        const ackSubs = '    ^----!';
+        const handler = handleMessage(handsOver([ack]), neverCalled);
+
+        expectObservable(workerView(handler, delivery)).toBe('(p|)');
+        expectObservable(settlementOf(handler, delivery)).toBe('-----(s|)', {
+          s: { delivery, outcome: 'processed' } satisfies Settlement,
+        });
+        // One subscription per run above: each run of the handler writes again.
+        expectSubscriptions(ack.subscriptions).toBe([ackSubs, ackSubs]);
+      });
+    });
+
+    it('waits for every handed-over write, and dead-letters the message with the first failure', () => {
+      testScheduler().run(({ cold, expectObservable }) => {
+        const delivery = makeDelivery();
+        const writeError = new Error('output write failed');
+        const failing = cold('-#', undefined, writeError);
+        const slow = cold('   ----|');
+        const written = cold('     -a|');
+        const expected = '    -----(d|)';
+
+        const writer = recordingWriter(written);
+        expectObservable(settlementOf(handleMessage(handsOver([failing, slow]), writer), delivery)).toBe(
+          expected,
+          { d: { delivery, outcome: 'dead-lettered', error: writeError } satisfies Settlement },
+        );
+      });
+    });
+
+    it('stops the handed-over writes when the chain fails afterwards, and dead-letters the chain’s error', () => {
+      testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+        const delivery = makeDelivery();
+        const failure = new Error('later stage failed');
+        const ack = cold('   ------|');
+        const ackSubs = '    ^-!';
+        const after = cold(' --#', undefined, failure);
+        const handler = handleMessage(handsOver([ack], after), recordingWriter(cold('a|')));
+
+        expectObservable(settlementOf(handler, delivery)).toBe('--(d|)', {
+          d: { delivery, outcome: 'dead-lettered', error: failure } satisfies Settlement,
+        });
+        expectSubscriptions(ack.subscriptions).toBe(ackSubs);
+      });
+    });
+
+    it('lets the worker go before the dead letter of a failed chain is written', () => {
+      testScheduler().run(({ cold, expectObservable }) => {
+        const delivery = makeDelivery();
+        const work = cold('--#', undefined, new Error('handler exploded'));
+        const handler = handleMessage(runs(work), recordingWriter(cold('---a|')));
+        expectObservable(workerView(handler, delivery)).toBe('--(p|)');
+      });
+    });
+
+    it('abandons a message aborted while its writes are unacknowledged, and stops waiting for them', () => {
+      testScheduler().run(({ cold, expectObservable, expectSubscriptions, flush }) => {
+        const controller = new AbortController();
+        const delivery = makeDelivery({ signal: controller.signal });
+        const ack = cold('   ------|');
+        const ackSubs = '    ^-!';
+        const abortAt = '    --x';
+
+        cold(abortAt).subscribe(() => controller.abort());
+        const writer = recordingWriter(cold('a|'));
+        expectObservable(settlementOf(handleMessage(handsOver([ack]), writer), delivery)).toBe('--(a|)', {
+          a: { delivery, outcome: 'abandoned' } satisfies Settlement,
+        });
+        expectSubscriptions(ack.subscriptions).toBe(ackSubs);
+        flush();
+        expect(writer.calls).to.deep.equal([]);
+      });
     });
   });
 });

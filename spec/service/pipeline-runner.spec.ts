@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { of, Subject, switchMap, take, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import type { Delivery } from '../../lib/pipeline/delivery.js';
-import type { Settlement } from '../../lib/pipeline/handle-message.js';
+import type { Settlement, WorkerResult } from '../../lib/pipeline/handle-message.js';
 import { runPipeline, type RunnerCounts } from '../../lib/service/pipeline-runner.js';
 import { makeDelivery } from '../operators/support/delivery.js';
 
@@ -387,5 +387,45 @@ describe('runPipeline with a processing order', () => {
         settled,
       );
     });
+  });
+
+  describe('workers that hand on a pending settlement (writes still unacknowledged)', () => {
+    /** Each delivery's worker is done after a frame and hands on a settlement due 4 frames later. */
+    function pendingHandles(cold: TestScheduler['createColdObservable']) {
+      const pending = (settlement: Settlement) =>
+        cold<WorkerResult>('-(p|)', { p: cold('----s|', { s: settlement }) });
+      const handles = { a: pending(settlements.A), b: pending(settlements.B) };
+      return { handles, handle: (delivery: Delivery) => (delivery === deliveries.a ? handles.a : handles.b) };
+    }
+
+    it("'unordered': a worker takes the next message while the previous one waits for its acknowledgement", () => {
+      testScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+        const source = hot('  (ab)', { a: deliveries.a, b: deliveries.b });
+        const { handles, handle } = pendingHandles(cold);
+
+        const runner = runPipeline(source, handle, 1);
+
+        expectObservable(runner.settlements).toBe('-----AB', settlements);
+        expectSubscriptions(handles.a.subscriptions).toBe('^!');
+        expectSubscriptions(handles.b.subscriptions).toBe('-^!');
+      });
+    });
+
+    for (const order of ['key', 'partition'] as const) {
+      it(`'${order}': a message holds its lane until it settled, so the next of the lane starts after`, () => {
+        testScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+          // Same partition and key: one lane in either mode.
+          const source = hot('  (ab)', { a: deliveries.a, b: deliveries.b });
+          const { handles, handle } = pendingHandles(cold);
+
+          const runner = runPipeline(source, handle, 10, { order });
+
+          expectObservable(runner.settlements).toBe('-----A-----B', settlements);
+          expectSubscriptions(handles.a.subscriptions).toBe('^!');
+          // The lane frees when a's settlement completes, a frame after it was emitted.
+          expectSubscriptions(handles.b.subscriptions).toBe('------^!');
+        });
+      });
+    }
   });
 });

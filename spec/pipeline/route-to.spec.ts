@@ -1,0 +1,74 @@
+import { expect } from 'chai';
+import { firstValueFrom, lastValueFrom, of, toArray } from 'rxjs';
+import type { PipelineContext } from '../../lib/pipeline/define-pipeline.js';
+import type { Delivery } from '../../lib/pipeline/delivery.js';
+import { PendingAcks, type AcksOutcome } from '../../lib/pipeline/pending-acks.js';
+import { forwardTo } from '../../lib/pipeline/route-to.js';
+import type { OutgoingMessage } from '../../lib/sinks/batching-producer.js';
+import { makeDelivery } from '../operators/support/delivery.js';
+
+/** A context whose writes wait until the spec acknowledges them. */
+function manualContext() {
+  const writes: Array<{ topic: string; message: OutgoingMessage; ack(): void; fail(error: Error): void }> =
+    [];
+  const context = {
+    schema: {},
+    outputTopic: 'out',
+    retry: { maxAttempts: 0 },
+    logger: undefined as never,
+    produce: (topic: string, message: OutgoingMessage) =>
+      new Promise<void>((resolve, reject) => writes.push({ topic, message, ack: resolve, fail: reject })),
+  } satisfies PipelineContext;
+  return { context, writes };
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('forwardTo (routeTo)', () => {
+  it('hands its write over with settleAfter and passes the message on before it is acknowledged', async () => {
+    const { context, writes } = manualContext();
+    const acks = new PendingAcks();
+    const delivery = makeDelivery({ offset: '9', settleAfter: (ack) => acks.add(ack) });
+
+    const passed = await lastValueFrom(of(delivery).pipe(forwardTo('out', context), toArray()));
+
+    expect(passed).to.deep.equal([delivery]);
+    expect(writes.map((w) => [w.topic, w.message.headers?.source_offset])).to.deep.equal([['out', '9']]);
+    let outcome: AcksOutcome | undefined;
+    acks.whenSettled().subscribe((o) => (outcome = o));
+    await tick();
+    expect(outcome, 'settled before the acknowledgement').to.equal(undefined);
+    writes[0]!.ack();
+    await tick();
+    expect(outcome).to.deep.equal({ failed: false });
+  });
+
+  it('reports a write that keeps failing through settleAfter as OUTPUT_WRITE_FAILED', async () => {
+    const { context, writes } = manualContext();
+    const acks = new PendingAcks();
+    const delivery = makeDelivery({ settleAfter: (ack) => acks.add(ack) });
+
+    await lastValueFrom(of(delivery).pipe(forwardTo('out', context)));
+    writes[0]!.fail(new Error('broker said no'));
+    const outcome = await firstValueFrom(acks.whenSettled());
+
+    expect(outcome.failed).to.equal(true);
+    expect(outcome).to.have.nested.property('error.code', 'OUTPUT_WRITE_FAILED');
+  });
+
+  it('waits for the acknowledgement itself when the delivery has no settleAfter (built by hand)', async () => {
+    const { context, writes } = manualContext();
+    const delivery: Delivery = makeDelivery();
+    let passed: Delivery | undefined;
+
+    of(delivery)
+      .pipe(forwardTo('out', context))
+      .subscribe((d) => (passed = d));
+    await tick();
+    expect(writes).to.have.length(1);
+    expect(passed, 'passed on before the acknowledgement').to.equal(undefined);
+    writes[0]!.ack();
+    await tick();
+    expect(passed).to.equal(delivery);
+  });
+});

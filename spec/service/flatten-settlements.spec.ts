@@ -1,0 +1,66 @@
+import { expect } from 'chai';
+import type { Observable } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import type { Settlement, WorkerResult } from '../../lib/pipeline/handle-message.js';
+import { flattenSettlements } from '../../lib/service/flatten-settlements.js';
+import { makeDelivery } from '../operators/support/delivery.js';
+
+const testScheduler = () =>
+  new TestScheduler((actual, expected) => {
+    expect(actual).to.deep.equal(expected);
+  });
+
+const settlement = (offset: string): Settlement => ({
+  delivery: makeDelivery({ offset }),
+  outcome: 'processed',
+});
+const A = settlement('0');
+const B = settlement('1');
+const C = settlement('2');
+
+describe('flattenSettlements', () => {
+  it('passes settlements through as they come, and subscribes pending ones at once, side by side', () => {
+    testScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+      const slow = cold<Settlement>('----b|', { b: B });
+      const quick = cold<Settlement>(' -c|', { c: C });
+      const source = hot<WorkerResult>('a-sq--|', { a: A, s: slow, q: quick });
+      const expected = '                a---c-b|';
+
+      expectObservable(source.pipe(flattenSettlements())).toBe(expected, { a: A, b: B, c: C });
+      expectSubscriptions(slow.subscriptions).toBe('--^----!');
+      expectSubscriptions(quick.subscriptions).toBe('---^-!');
+    });
+  });
+
+  it('completes only once the source completed and every pending settlement did', () => {
+    testScheduler().run(({ hot, cold, expectObservable }) => {
+      const pending = cold<Settlement>('-----a|', { a: A });
+      const source = hot<WorkerResult>('p-|', { p: pending });
+      expectObservable(source.pipe(flattenSettlements())).toBe('-----a|', { a: A });
+    });
+  });
+
+  it('errors with the first pending settlement that errors, and unsubscribes the others', () => {
+    testScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+      const failing = cold<Settlement>('--#', undefined, new Error('dead-letter write failed'));
+      const other: Observable<Settlement> = cold<Settlement>('------a|', { a: A });
+      const source = hot<WorkerResult>('fo', { f: failing, o: other });
+
+      expectObservable(source.pipe(flattenSettlements())).toBe(
+        '--#',
+        undefined,
+        new Error('dead-letter write failed'),
+      );
+      expectSubscriptions((other as ReturnType<typeof cold>).subscriptions).toBe('-^!');
+    });
+  });
+
+  it('unsubscribes pending settlements when unsubscribed', () => {
+    testScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+      const pending = cold<Settlement>('------a|', { a: A });
+      const source = hot<WorkerResult>('p', { p: pending });
+      expectObservable(source.pipe(flattenSettlements()), '^--!').toBe('---');
+      expectSubscriptions(pending.subscriptions).toBe('^--!');
+    });
+  });
+});
