@@ -1,23 +1,11 @@
 import {
   asyncScheduler,
-  catchError,
   concatMap,
-  defaultIfEmpty,
-  defer,
-  from,
-  fromEvent,
   isObservable,
-  map,
-  mergeMap,
-  type Observable,
-  of,
+  Observable,
   type OperatorFunction,
-  race,
-  retry,
   type SchedulerLike,
-  takeLast,
-  throwError,
-  timer,
+  type Unsubscribable,
 } from 'rxjs';
 import { errorMessage, isRetriable, StageError } from '../errors.js';
 import { withEvent, type Delivery, type DeliveryHooks } from '../pipeline/delivery.js';
@@ -66,46 +54,114 @@ export function process<E, R>(
     throw new RangeError(`process: maxAttempts must be an integer >= 0, got ${maxAttempts}`);
   }
 
-  return concatMap((delivery) => {
+  return concatMap((delivery) => attemptsOf(fn, delivery, maxAttempts, policy, scheduler, random));
+}
+
+/**
+ * The runs of fn for one delivery as one Observable: the delivery (with fn's result) once a run
+ * completes, or the final error. Hand-written rather than defer + takeLast + retry + catchError
+ * + map, which cost a subscriber each for every message; the spec pins the behaviour.
+ */
+function attemptsOf<E, R>(
+  fn: (event: E, delivery: Delivery<E>) => R | Promise<R> | Observable<R>,
+  delivery: Delivery<E>,
+  maxAttempts: number,
+  policy: BackoffPolicy,
+  scheduler: SchedulerLike,
+  random: () => number,
+): Observable<Delivery<ProcessedEvent<E, R>>> {
+  return new Observable<Delivery<ProcessedEvent<E, R>>>((subscriber) => {
     const { signal, hooks } = delivery;
     let attempts = 0; // how many times fn ran for this delivery
-    return defer(() => {
+    let running: Unsubscribable | undefined;
+    let closed = false;
+    let stopWaiting: (() => void) | undefined;
+
+    const succeed = (result: R | undefined) => {
+      subscriber.next(
+        (result === undefined ? delivery : withEvent(delivery, result)) as Delivery<ProcessedEvent<E, R>>,
+      );
+      subscriber.complete();
+    };
+    const fail = (error: unknown) => {
+      let final: unknown;
+      try {
+        final = finalError(error, attempts, hooks);
+      } catch (callbackError) {
+        final = callbackError; // onRetryExhausted threw: a bug to surface as it is
+      }
+      subscriber.error(final);
+    };
+
+    const failedAttempt = (error: unknown) => {
+      running = undefined;
+      // A permanent error, or no retry left: the last attempt's error decides.
+      if (!isRetriable(error) || attempts > maxAttempts) return fail(error);
+      if (signal.aborted) return fail(revokedError(attempts, error));
+      let delayMs: number;
+      try {
+        delayMs = backoffDelay(attempts, policy, random);
+        hooks.onRetry(attempts, error, delayMs);
+      } catch (callbackError) {
+        // A hook or the random source threw: a bug, surfaced as it is rather than retried.
+        return subscriber.error(callbackError);
+      }
+      const onAbort = () => {
+        stopWaiting?.();
+        fail(revokedError(attempts, error));
+      };
+      const timer = scheduler.schedule(() => {
+        stopWaiting?.();
+        attempt();
+      }, delayMs);
+      signal.addEventListener('abort', onAbort);
+      stopWaiting = () => {
+        stopWaiting = undefined;
+        timer.unsubscribe();
+        signal.removeEventListener('abort', onAbort);
+      };
+    };
+
+    const attempt = () => {
       attempts++;
-      return toObservable(fn(delivery.event, delivery));
-    }).pipe(
-      // Inside the retry, so values of a failed run never escape: only a completed run counts.
-      takeLast(1),
-      retry({
-        count: maxAttempts,
-        delay: (error: unknown, retryNumber: number) => {
-          if (!isRetriable(error)) return throwError(() => error);
-          const revoked = () => revokedError(attempts, error);
-          if (signal.aborted) return throwError(revoked);
-          let delayMs: number;
-          try {
-            delayMs = backoffDelay(retryNumber, policy, random);
-            hooks.onRetry(retryNumber, error, delayMs);
-          } catch (callbackError) {
-            return throwError(() => new CallbackFailure(callbackError));
-          }
-          const abort$ = fromEvent(signal, 'abort').pipe(mergeMap(() => throwError(revoked)));
-          return race(timer(delayMs, scheduler), abort$);
-        },
-      }),
-      catchError((error: unknown) => throwError(() => finalError(error, attempts, hooks))),
-      defaultIfEmpty(undefined),
-      map((result) => (result === undefined ? delivery : withEvent(delivery, result))),
-    ) as Observable<Delivery<ProcessedEvent<E, R>>>;
+      let result: R | Promise<R> | Observable<R>;
+      try {
+        result = fn(delivery.event, delivery);
+      } catch (error) {
+        return failedAttempt(error);
+      }
+      if (isObservable(result)) {
+        // Only a completed run counts: values of a failed run never escape.
+        let last: R | undefined;
+        running = (result as Observable<R>).subscribe({
+          next: (value) => (last = value),
+          error: failedAttempt,
+          complete: () => succeed(last),
+        });
+      } else if (typeof (result as PromiseLike<R> | null)?.then === 'function') {
+        (result as PromiseLike<R>).then(
+          (value) => {
+            if (!closed) succeed(value);
+          },
+          (error: unknown) => {
+            if (!closed) failedAttempt(error);
+          },
+        );
+      } else {
+        succeed(result as R);
+      }
+    };
+
+    attempt();
+    return () => {
+      closed = true;
+      stopWaiting?.();
+      running?.unsubscribe();
+    };
   });
 }
 
-/** Carries an exception of a hook or of `random` past the classification: a bug, not fn's failure. */
-class CallbackFailure {
-  constructor(readonly error: unknown) {}
-}
-
 function finalError(error: unknown, attempts: number, hooks: DeliveryHooks): unknown {
-  if (error instanceof CallbackFailure) return error.error;
   const retriable = isRetriable(error);
   if (retriable) hooks.onRetryExhausted(attempts, error);
   if (error instanceof StageError) return withAttempts(error, attempts);
@@ -139,10 +195,4 @@ function withAttempts(error: StageError, attempts: number): StageError {
   const copy = new StageError(error.message, { stage, code, retriable, violations, cause, attempts });
   if (error.stack !== undefined) copy.stack = error.stack;
   return copy;
-}
-
-function toObservable<R>(result: R | Promise<R> | Observable<R>): Observable<R> {
-  if (isObservable(result)) return result as Observable<R>;
-  if (typeof (result as PromiseLike<R> | null)?.then === 'function') return from(result as PromiseLike<R>);
-  return of(result as R);
 }

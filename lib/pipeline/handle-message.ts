@@ -1,4 +1,5 @@
-import { fromEvent, map, Observable, of, race, switchMap, take, type OperatorFunction } from 'rxjs';
+import { Observable, of, type OperatorFunction, type Subscription } from 'rxjs';
+import { onAbort } from './abort-callbacks.js';
 import type { Delivery } from './delivery.js';
 import { PendingAcks } from './pending-acks.js';
 
@@ -76,27 +77,37 @@ export function handleMessage(
 /**
  * The settlement of a message whose chain completed with writes still unacknowledged. An abort
  * (revoked partition, shutdown giving up) abandons it at once rather than after a request
- * still in flight times out.
+ * still in flight timed out.
  */
 function afterAcks(
   delivery: Delivery,
   acks: PendingAcks,
   failed: (delivery: Delivery, error: unknown) => WorkerResult,
 ): Observable<Settlement> {
-  const settled = acks.whenSettled().pipe(
-    switchMap((acked) => {
+  return new Observable<Settlement>((subscriber) => {
+    let deadLetter: Subscription | undefined;
+    const settle = (settlement: Settlement) => {
+      subscriber.next(settlement);
+      subscriber.complete();
+    };
+    const stopWaitingForAbort = onAbort(delivery.signal, () => {
+      acks.cancel();
+      settle({ delivery, outcome: 'abandoned' });
+    });
+    acks.onSettled((acked) => {
+      stopWaitingForAbort();
       const result: WorkerResult = acked.failed
         ? failed(delivery, acked.error)
         : { delivery, outcome: 'processed' };
-      return result instanceof Observable ? result : of(result);
-    }),
-  );
-  if (delivery.signal.aborted) return of({ delivery, outcome: 'abandoned' });
-  const aborted = fromEvent(delivery.signal, 'abort').pipe(
-    take(1),
-    map((): Settlement => ({ delivery, outcome: 'abandoned' })),
-  );
-  return race(settled, aborted);
+      if (result instanceof Observable) deadLetter = result.subscribe(subscriber);
+      else settle(result);
+    });
+    return () => {
+      stopWaitingForAbort();
+      acks.cancel();
+      deadLetter?.unsubscribe();
+    };
+  });
 }
 
 /** Writes the message's dead letter: dead-lettered once it is written, abandoned if aborted. */

@@ -11,42 +11,43 @@ import type { Settlement, WorkerResult } from '../pipeline/handle-message.js';
 export function flattenSettlements(): OperatorFunction<WorkerResult, Settlement> {
   return (source) =>
     new Observable<Settlement>((subscriber) => {
-      const subscriptions = new Subscription();
-      let open = 0;
+      // A Set, not a parent Subscription: removing a child of one costs time in proportion to
+      // how many are open, for every message.
+      const open = new Set<Subscription>();
       let sourceDone = false;
       const completeIfDone = () => {
-        if (sourceDone && open === 0) subscriber.complete();
+        if (sourceDone && open.size === 0) subscriber.complete();
       };
-      subscriptions.add(
-        source.subscribe({
-          next: (result) => {
-            if (!(result instanceof Observable)) {
-              subscriber.next(result);
-              return;
-            }
-            open += 1;
-            let inner: Subscription | undefined;
-            let ended = false;
-            inner = result.subscribe({
-              next: (settlement) => subscriber.next(settlement),
-              error: (error: unknown) => subscriber.error(error),
-              complete: () => {
-                ended = true;
-                open -= 1;
-                if (inner) subscriptions.remove(inner);
-                completeIfDone();
-              },
-            });
-            if (ended) inner = undefined;
-            else subscriptions.add(inner);
-          },
-          error: (error: unknown) => subscriber.error(error),
-          complete: () => {
-            sourceDone = true;
-            completeIfDone();
-          },
-        }),
-      );
-      return subscriptions;
+      const sourceSubscription = source.subscribe({
+        next: (result) => {
+          if (!(result instanceof Observable)) {
+            subscriber.next(result);
+            return;
+          }
+          let ended = false;
+          let inner: Subscription | undefined = undefined;
+          inner = result.subscribe({
+            next: (settlement) => subscriber.next(settlement),
+            error: (error: unknown) => subscriber.error(error),
+            complete: () => {
+              ended = true;
+              // Undefined while the inner Observable completes within subscribe.
+              if (inner !== undefined) open.delete(inner);
+              completeIfDone();
+            },
+          });
+          if (!ended) open.add(inner);
+        },
+        error: (error: unknown) => subscriber.error(error),
+        complete: () => {
+          sourceDone = true;
+          completeIfDone();
+        },
+      });
+      return () => {
+        sourceSubscription.unsubscribe();
+        for (const inner of open) inner.unsubscribe();
+        open.clear();
+      };
     });
 }

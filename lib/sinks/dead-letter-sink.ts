@@ -1,5 +1,6 @@
-import { defer, EMPTY, fromEvent, type Observable, retry, takeUntil, tap, timer } from 'rxjs';
+import { defer, EMPTY, type Observable, retry, takeUntil, tap, timer } from 'rxjs';
 import { backoffDelay, type BackoffPolicy } from '../operators/backoff.js';
+import { abortOf } from '../pipeline/abort-callbacks.js';
 import type { Delivery } from '../pipeline/delivery.js';
 import type { BatchingProducer } from './batching-producer.js';
 import { deadLetter, type DeadLetterContext } from './dead-letter.js';
@@ -33,7 +34,7 @@ export function deadLetterSink(
           return timer(backoffDelay(attempt, backoff));
         },
       }),
-      takeUntil(fromEvent(delivery.signal, 'abort')),
+      takeUntil(abortOf(delivery.signal)),
       tap(() => onWritten(delivery)),
     );
   };

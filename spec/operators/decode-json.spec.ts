@@ -251,6 +251,11 @@ describe('decodeJson', () => {
       expect(decode(Buffer.from(text), { maxDepth: 1 }).event).to.deep.equal(JSON.parse(text));
     });
 
+    it('accepts many more brackets than maxDepth when they do not nest', () => {
+      const siblings = JSON.stringify({ list: Array.from({ length: 300 }, () => [{}]), s: '['.repeat(300) });
+      expect(decode(Buffer.from(siblings)).error).to.equal(undefined);
+    });
+
     it('defaults to 256 levels', () => {
       expect(decode(Buffer.from('['.repeat(256) + ']'.repeat(256))).error).to.equal(undefined);
       expectDecodeError(Buffer.from('['.repeat(257) + ']'.repeat(257)), 'JSON_TOO_DEEP');

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { firstValueFrom, lastValueFrom, of, toArray } from 'rxjs';
+import { lastValueFrom, of, toArray } from 'rxjs';
 import type { PipelineContext } from '../../lib/pipeline/define-pipeline.js';
 import type { Delivery } from '../../lib/pipeline/delivery.js';
 import { PendingAcks, type AcksOutcome } from '../../lib/pipeline/pending-acks.js';
@@ -35,7 +35,7 @@ describe('forwardTo (routeTo)', () => {
     expect(passed).to.deep.equal([delivery]);
     expect(writes.map((w) => [w.topic, w.message.headers?.source_offset])).to.deep.equal([['out', '9']]);
     let outcome: AcksOutcome | undefined;
-    acks.whenSettled().subscribe((o) => (outcome = o));
+    acks.onSettled((o) => (outcome = o));
     await tick();
     expect(outcome, 'settled before the acknowledgement').to.equal(undefined);
     writes[0]!.ack();
@@ -50,7 +50,7 @@ describe('forwardTo (routeTo)', () => {
 
     await lastValueFrom(of(delivery).pipe(forwardTo('out', context)));
     writes[0]!.fail(new Error('broker said no'));
-    const outcome = await firstValueFrom(acks.whenSettled());
+    const outcome = await new Promise<AcksOutcome>((resolve) => acks.onSettled(resolve));
 
     expect(outcome.failed).to.equal(true);
     expect(outcome).to.have.nested.property('error.code', 'OUTPUT_WRITE_FAILED');

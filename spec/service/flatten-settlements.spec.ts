@@ -63,4 +63,12 @@ describe('flattenSettlements', () => {
       expectSubscriptions(pending.subscriptions).toBe('^--!');
     });
   });
+
+  it('takes a pending settlement that is due at once', () => {
+    testScheduler().run(({ hot, cold, expectObservable }) => {
+      const due = cold<Settlement>('(a|)', { a: A });
+      const source = hot<WorkerResult>('-d-|', { d: due });
+      expectObservable(source.pipe(flattenSettlements())).toBe('-a-|', { a: A });
+    });
+  });
 });
