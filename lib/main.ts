@@ -65,6 +65,8 @@ async function main(): Promise<void> {
       shutdownTimeoutMs: config.shutdown.timeoutMs,
       sessionTimeoutMs: config.kafka.sessionTimeoutMs,
       consumerRecoveryTimeoutMs: config.kafka.recoveryTimeoutMs,
+      fetchMaxBytes: config.kafka.fetchMaxBytes,
+      fetchMaxPartitionBytes: config.kafka.fetchMaxPartitionBytes,
       schema: config.pipeline.schema as object,
     },
   });

@@ -12,6 +12,7 @@ import { Ajv, type AnySchema } from 'ajv';
 import { Kafka, logLevel } from 'kafkajs';
 import { projectRoot } from '../lib/project-root.js';
 import { procSnapshot } from './proc.js';
+import { SETTINGS } from '../lib/config/schema.js';
 
 interface Args {
   brokers: string[];
@@ -43,6 +44,9 @@ async function main(): Promise<void> {
     sessionTimeout: 30_000,
     heartbeatInterval: 3000,
     maxWaitTimeInMs: 500,
+    // The service's fetch sizes (KAFKA_FETCH_MAX_BYTES, KAFKA_FETCH_MAX_PARTITION_BYTES defaults).
+    maxBytes: SETTINGS.get('kafka.fetchMaxBytes')!.default as number,
+    maxBytesPerPartition: SETTINGS.get('kafka.fetchMaxPartitionBytes')!.default as number,
     allowAutoTopicCreation: false,
   });
   await consumer.connect();

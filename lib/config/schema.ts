@@ -32,6 +32,8 @@ export interface RawConfig {
     topicPartitions: number;
     sessionTimeoutMs: number;
     recoveryTimeoutMs: number;
+    fetchMaxBytes: number;
+    fetchMaxPartitionBytes: number;
     ssl: {
       enabled: boolean;
       /** PEM file paths; empty when unset. */
@@ -214,6 +216,27 @@ export const configSchema: convict.Schema<RawConfig> = {
       },
       1000,
       3600000,
+    ),
+    // A fetch is decoded all at once and held until the pipeline's credits take it in: far
+    // beyond what QUEUE_BUFFER_SIZE holds, it only grows the heap (with the backlog) and blocks
+    // the event loop while it is decoded. A record batch larger than either still comes whole.
+    fetchMaxBytes: int(
+      {
+        doc: 'Most bytes one fetch returns, all partitions together.',
+        env: 'KAFKA_FETCH_MAX_BYTES',
+        default: 1048576,
+      },
+      1024,
+      1073741824,
+    ),
+    fetchMaxPartitionBytes: int(
+      {
+        doc: 'Most bytes one fetch returns per partition.',
+        env: 'KAFKA_FETCH_MAX_PARTITION_BYTES',
+        default: 262144,
+      },
+      1024,
+      1073741824,
     ),
     // The security settings apply to every connection: the consumer, the producers, the admin
     // client, and the dead-letter client of DLQ_BROKERS.

@@ -39,6 +39,9 @@ export interface EventServiceSettings {
   stuckAfterMs?: number;
   /** A consumer that crashed and has not rejoined its group for this long fails the service. */
   consumerRecoveryTimeoutMs?: number;
+  /** KAFKA_FETCH_MAX_BYTES and KAFKA_FETCH_MAX_PARTITION_BYTES: how much one fetch brings in. */
+  fetchMaxBytes?: number;
+  fetchMaxPartitionBytes?: number;
 }
 
 export interface EventServiceDeps {
@@ -94,6 +97,8 @@ export class EventService {
       // A fetch waits this long for data when the topic is idle; disconnect waits for that
       // fetch, so it bounds how long a shutdown takes after the drain.
       maxWaitTimeInMs: 500,
+      maxBytes: settings.fetchMaxBytes ?? 1048576,
+      maxBytesPerPartition: settings.fetchMaxPartitionBytes ?? 262144,
     });
     this.producer = dlqKafka.producer({
       allowAutoTopicCreation: false,

@@ -64,6 +64,8 @@ describe('loadConfig', () => {
         topicPartitions: 6,
         sessionTimeoutMs: 30000,
         recoveryTimeoutMs: 60000,
+        fetchMaxBytes: 1048576,
+        fetchMaxPartitionBytes: 262144,
         ssl: { enabled: false, ca: '', cert: '', key: '', rejectUnauthorized: true },
         sasl: { mechanism: '', username: '', password: '' },
       });
@@ -125,6 +127,8 @@ describe('loadConfig', () => {
       ['KAFKA_SESSION_TIMEOUT_MS', '6000', (c) => c.kafka.sessionTimeoutMs, 6000],
       ['PROCESSING_ORDER', 'key', (c) => c.pipeline.order, 'key'],
       ['KAFKA_RECOVERY_TIMEOUT_MS', '5000', (c) => c.kafka.recoveryTimeoutMs, 5000],
+      ['KAFKA_FETCH_MAX_BYTES', '2097152', (c) => c.kafka.fetchMaxBytes, 2097152],
+      ['KAFKA_FETCH_MAX_PARTITION_BYTES', '65536', (c) => c.kafka.fetchMaxPartitionBytes, 65536],
       ['KAFKA_SSL', 'true', (c) => c.kafka.ssl.enabled, true],
       ['KAFKA_SSL_CA', pki.ca, (c) => c.kafka.ssl.ca, pki.ca, { KAFKA_SSL: 'true' }],
       [
