@@ -24,7 +24,8 @@ loadtest/results/bench-<time>.json (and the latency run's report next to it).
   --backlogs LIST         backlogs of the RSS rows (default 10000,1000000)
   --slow-ms MS            process time of the RSS rows (default 100, 10 workers)
   --saturate-seconds S    how long the RSS rows keep the pipeline saturated (default 15)
-  --latency-seconds S     length of the latency run (default 20)
+  --latency-seconds S     length of the latency run, measured (default 20)
+  --latency-warmup S      load before it, left out of the latency figures (default 5)
   --latency-rate R        its rate (default: half the OUTPUT_TOPIC row's rate, else half the
                           default-pipeline row's)
   --only LIST             rows to run: kcat,bare,ajv,service,forward,process,rss,latency
@@ -50,6 +51,7 @@ export interface BenchOptions {
   slowMs: number;
   saturateSeconds: number;
   latencySeconds: number;
+  latencyWarmupSeconds: number;
   latencyRate: number | undefined;
   only: Set<RowGroup>;
   keep: boolean;
@@ -79,6 +81,7 @@ export function parseBenchArgs(
         'slow-ms': { type: 'string' },
         'saturate-seconds': { type: 'string' },
         'latency-seconds': { type: 'string' },
+        'latency-warmup': { type: 'string' },
         'latency-rate': { type: 'string' },
         only: { type: 'string' },
         keep: { type: 'boolean' },
@@ -110,6 +113,7 @@ export function parseBenchArgs(
     slowMs: positiveInt(values['slow-ms'], '--slow-ms') ?? 100,
     saturateSeconds: positiveInt(values['saturate-seconds'], '--saturate-seconds') ?? 15,
     latencySeconds: positiveInt(values['latency-seconds'], '--latency-seconds') ?? 20,
+    latencyWarmupSeconds: optionalNumber(values['latency-warmup'], '--latency-warmup', { min: 0 }) ?? 5,
     latencyRate: positiveInt(values['latency-rate'], '--latency-rate'),
     only,
     keep: values.keep ?? false,

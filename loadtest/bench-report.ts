@@ -31,8 +31,12 @@ export interface LatencyCheck {
   /** Where the rate came from, e.g. "half of service, default pipeline → OUTPUT_TOPIC". */
   basis: string;
   seconds: number;
+  /** Load run before the measured seconds, left out of p50 and p99. */
+  warmupSeconds: number;
   p50: number | null;
   p99: number | null;
+  /** p99 with the warm-up included. */
+  p99IncludingWarmup: number | null;
   settled: number;
   missing: number;
   report?: string;

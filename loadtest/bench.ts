@@ -313,7 +313,7 @@ async function main(): Promise<number> {
     };
     writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
     process.stdout.write(
-      `\nTopic ${topic}: ${count} events, ${Math.round(bytesPerMessage ?? options.size)} B each (key + value); MB = 10^6 B\n\n${table}\n\n${latency ? `Latency run: ${latency.ratePerSecond}/s for ${latency.seconds} s, p50 ${latency.p50} ms, p99 ${latency.p99} ms (produce → output record), ${latency.settled} settled, ${latency.missing} missing${latency.report ? `; report ${latency.report}` : ''}\n\n` : ''}${targetTable}\n\nload average ${results.machine.loadAverageBefore.join(' ')} before, ${results.machine.loadAverageAfter.join(' ')} after (${results.machine.cpus} CPUs)\nresults: ${file}\n`,
+      `\nTopic ${topic}: ${count} events, ${Math.round(bytesPerMessage ?? options.size)} B each (key + value); MB = 10^6 B\n\n${table}\n\n${latency ? `Latency run: ${latency.ratePerSecond}/s for ${latency.seconds} s after a ${latency.warmupSeconds} s warm-up, p50 ${latency.p50} ms, p99 ${latency.p99} ms (produce → output record; p99 ${latency.p99IncludingWarmup} ms with the warm-up), ${latency.settled} settled, ${latency.missing} missing${latency.report ? `; report ${latency.report}` : ''}\n\n` : ''}${targetTable}\n\nload average ${results.machine.loadAverageBefore.join(' ')} before, ${results.machine.loadAverageAfter.join(' ')} after (${results.machine.cpus} CPUs)\nresults: ${file}\n`,
     );
     return 0;
   } finally {
@@ -515,7 +515,8 @@ async function latencyRun(
           dlqTopic: dlq,
           count: undefined,
           rate,
-          durationSeconds: options.latencySeconds,
+          durationSeconds: options.latencyWarmupSeconds + options.latencySeconds,
+          warmupSeconds: options.latencyWarmupSeconds,
           templatePath: undefined,
           size: options.size,
           keys: { kind: 'uniform', n: 10_000 },
@@ -540,8 +541,10 @@ async function latencyRun(
       ratePerSecond: rate,
       basis,
       seconds: options.latencySeconds,
+      warmupSeconds: options.latencyWarmupSeconds,
       p50: result.latencyMs?.byOutputTimestamp.p50 ?? null,
       p99: result.latencyMs?.byOutputTimestamp.p99 ?? null,
+      p99IncludingWarmup: result.latencyMs?.byOutputTimestampIncludingWarmup.p99 ?? null,
       settled: result.settled?.count ?? 0,
       missing: result.settled?.missing ?? 0,
       report: files.html,

@@ -58,6 +58,14 @@ export function summaryText(result: LoadTestResult): string {
   if (latencyMs) {
     lines.push(row('latency to output record', latencyMs.byOutputTimestamp));
     lines.push(row('latency to read by loadtest', latencyMs.byReceiveTime));
+    if (latencyMs.warmupSeconds > 0) {
+      lines.push(
+        row(
+          `  (warm-up of ${latencyMs.warmupSeconds} s left out; with it)`,
+          latencyMs.byOutputTimestampIncludingWarmup,
+        ),
+      );
+    }
   }
   for (const warning of result.warnings) lines.push(`warning: ${warning}`);
   return lines.join('\n');

@@ -97,6 +97,7 @@ export async function runLoadTest(
 
     const planned = plannedCount(options);
     const start = Date.now();
+    if (reader) reader.measureFrom = start + options.warmupSeconds * 1000;
     const produced = new RateSeries(start);
     const byKind: Record<EventKind, number> = { ok: 0, malformed: 0, failing: 0 };
     let acked = 0;
@@ -263,7 +264,9 @@ export async function runLoadTest(
           : null,
         latencyMs: reader
           ? {
+              warmupSeconds: options.warmupSeconds,
               byOutputTimestamp: summarize(latencyValues!),
+              byOutputTimestampIncludingWarmup: summarize(reader.latencyIncludingWarmup.values()),
               byReceiveTime: summarize(reader.latencyByReceive.values()),
               byKind: Object.fromEntries(
                 KINDS.map((k) => [k, summarize(reader!.latencyByKind[k].values())]),
@@ -306,9 +309,13 @@ interface Reader {
   toOutput: number;
   toDeadLetter: number;
   duplicates: number;
+  /** Events produced before this time (ms) are left out of the latencies below. */
+  measureFrom: number;
   latencyByOutput: Samples;
   latencyByReceive: Samples;
   latencyByKind: Record<EventKind, Samples>;
+  /** By output timestamp, warm-up included. */
+  latencyIncludingWarmup: Samples;
   lastSettleAt(): number;
   /** Latencies (by output timestamp) seen since the last call. */
   takeWindow(): number[];
@@ -335,9 +342,11 @@ async function startReader(
     toOutput: 0,
     toDeadLetter: 0,
     duplicates: 0,
+    measureFrom: 0,
     latencyByOutput: new Samples(),
     latencyByReceive: new Samples(),
     latencyByKind: { ok: new Samples(), malformed: new Samples(), failing: new Samples() },
+    latencyIncludingWarmup: new Samples(),
     lastSettleAt: () => lastSettleAt,
     takeWindow: () => {
       const taken = window;
@@ -375,9 +384,12 @@ async function startReader(
         const producedAt = Number(header(message.headers, HEADER_PRODUCED_AT));
         const kind = (header(message.headers, HEADER_KIND) ?? 'ok') as EventKind;
         const latency = Number(message.timestamp) - producedAt;
-        reader.latencyByOutput.push(latency);
-        reader.latencyByReceive.push(now - producedAt);
-        (reader.latencyByKind[kind] ?? reader.latencyByKind.ok).push(latency);
+        reader.latencyIncludingWarmup.push(latency);
+        if (producedAt >= reader.measureFrom) {
+          reader.latencyByOutput.push(latency);
+          reader.latencyByReceive.push(now - producedAt);
+          (reader.latencyByKind[kind] ?? reader.latencyByKind.ok).push(latency);
+        }
         window.push(latency);
         settleTimes.push(now);
         reader.settled++;

@@ -34,6 +34,8 @@ Where:
   --sample-interval MS  metrics sampling interval (default 1000)
   --settle-timeout S    give up waiting for outstanding events after S s without one (default 30)
   --batch N             events per produce request at most (default 500)
+  --warmup S            leave events produced in the first S s out of the latency figures
+                        (they still count as settled; default 0)
   --out DIR             results folder (default loadtest/results)
   --name NAME           results file name without extension (default loadtest-<time>)
   --help
@@ -58,6 +60,8 @@ export interface LoadTestOptions {
   sampleIntervalMs: number;
   settleTimeoutSeconds: number;
   batch: number;
+  /** Events produced in the first S seconds count as settled but not in the latency figures. */
+  warmupSeconds: number;
   outDir: string;
   name: string | undefined;
 }
@@ -95,6 +99,7 @@ export function parseLoadTestArgs(
         'sample-interval': { type: 'string' },
         'settle-timeout': { type: 'string' },
         batch: { type: 'string' },
+        warmup: { type: 'string' },
         out: { type: 'string' },
         name: { type: 'string' },
         help: { type: 'boolean' },
@@ -146,6 +151,7 @@ export function parseLoadTestArgs(
       optionalNumber(values['sample-interval'], '--sample-interval', { integer: true, min: 50 }) ?? 1000,
     settleTimeoutSeconds: optionalNumber(values['settle-timeout'], '--settle-timeout', { min: 0 }) ?? 30,
     batch: optionalNumber(values.batch, '--batch', { integer: true, min: 1, max: 100_000 }) ?? 500,
+    warmupSeconds: optionalNumber(values.warmup, '--warmup', { min: 0 }) ?? 0,
     outDir: values.out ?? join(projectRoot(), 'loadtest', 'results'),
     name: values.name,
   };

@@ -51,6 +51,14 @@ export function renderLoadTestReport(result: LoadTestResult): string {
           summaryRow('  ok events', latencyMs.byKind.ok),
           summaryRow('  failing events (retried)', latencyMs.byKind.failing),
           summaryRow('  malformed events (dead-lettered)', latencyMs.byKind.malformed),
+          ...(latencyMs.warmupSeconds > 0
+            ? [
+                summaryRow(
+                  `produce → output record, the first ${latencyMs.warmupSeconds} s (warm-up) included`,
+                  latencyMs.byOutputTimestampIncludingWarmup,
+                ),
+              ]
+            : []),
         ],
       )
     : '<p>No output topic was given: end-to-end latency was not measured.</p>';

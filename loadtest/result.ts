@@ -46,9 +46,12 @@ export interface LoadTestResult {
   } | null;
   /** Produce time (header) to the output record's timestamp, and to when this run read it. */
   latencyMs: {
+    /** Events produced in the first warmupSeconds are left out of all but the last figure. */
+    warmupSeconds: number;
     byOutputTimestamp: Summary;
     byReceiveTime: Summary;
     byKind: Record<EventKind, Summary>;
+    byOutputTimestampIncludingWarmup: Summary;
   } | null;
   /** Of latencyMs.byOutputTimestamp. */
   latencyHistogram: Histogram | null;

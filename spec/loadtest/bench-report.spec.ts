@@ -57,6 +57,8 @@ describe('benchmark report', () => {
       ratePerSecond: 10_000,
       basis: 'half',
       seconds: 20,
+      warmupSeconds: 5,
+      p99IncludingWarmup: 900,
       p50: 4,
       p99: 61,
       settled: 200_000,
@@ -104,6 +106,7 @@ describe('benchmark report', () => {
       processMs: 10,
       saturateSeconds: 15,
       latencySeconds: 20,
+      latencyWarmupSeconds: 5,
     });
     expect(options !== 'help' && options.workers).to.deep.equal([10, 50, 100, 200]);
     expect(options !== 'help' && options.backlogs).to.deep.equal([10_000, 1_000_000]);

@@ -36,6 +36,7 @@ describe('loadtest options', () => {
       dlqTopic: 'myeventstream-dlq',
       outputTopic: undefined,
       malformed: 0,
+      warmupSeconds: 0,
     });
     expect(options !== 'help' && options.keys).to.deep.equal({ kind: 'none' });
   });
@@ -59,6 +60,8 @@ describe('loadtest options', () => {
       'http://127.0.0.1:8080/metrics',
       '--seed',
       '42',
+      '--warmup',
+      '5',
     ]);
     expect(options).to.include({
       rate: 2000,
@@ -68,6 +71,7 @@ describe('loadtest options', () => {
       failing: 0.05,
       failAttempts: 2,
       seed: 42,
+      warmupSeconds: 5,
     });
     expect(options !== 'help' && options.keys).to.deep.equal({ kind: 'zipf', n: 1000, s: 1.1 });
   });
@@ -84,6 +88,7 @@ describe('loadtest options', () => {
     );
     expect(() => parse(['--count', '1', '--keys', 'zipf:1'])).to.throw(UsageError, /--keys must be/);
     expect(() => parse(['--count', '1', '--bogus'])).to.throw(UsageError);
+    expect(() => parse(['--count', '1', '--warmup=-1'])).to.throw(UsageError, /--warmup must be at least 0/);
     expect(parse(['--help'])).to.equal('help');
   });
 

@@ -45,6 +45,8 @@ function result(overrides: Partial<LoadTestResult> = {}): LoadTestResult {
       perSecond: 96.8,
     },
     latencyMs: {
+      warmupSeconds: 0,
+      byOutputTimestampIncludingWarmup: s,
       byOutputTimestamp: s,
       byReceiveTime: s,
       byKind: { ok: s, malformed: summarize([]), failing: summarize([]) },
