@@ -27,8 +27,6 @@ export function routeTo<E>(
     const write = process<E, undefined>(async (event, delivery) => {
       const chosen = choose(event, delivery);
       const topics = typeof chosen === 'string' ? [chosen] : chosen;
-      let done = written.get(delivery);
-      if (!done) written.set(delivery, (done = new Set()));
       const message = {
         key: delivery.key,
         value: delivery.value,
@@ -39,20 +37,26 @@ export function routeTo<E>(
           source_offset: delivery.offset,
         },
       };
-      const pending = topics.filter((topic) => !done.has(topic));
+      // Topics an earlier attempt already wrote: known only once an attempt failed.
+      const done = written.get(delivery);
+      const pending = done ? topics.filter((topic) => !done.has(topic)) : topics;
+      if (pending.length === 1) {
+        // The common case, without the bookkeeping below.
+        await context.produce(pending[0]!, message).catch((reason: unknown) => {
+          throw writeFailed(pending, reason);
+        });
+        return undefined;
+      }
       const results = await Promise.allSettled(pending.map((topic) => context.produce(topic, message)));
+      const succeeded = done ?? new Set<string>();
       const failed: string[] = [];
       results.forEach((result, i) =>
-        result.status === 'fulfilled' ? done.add(pending[i]!) : failed.push(pending[i]!),
+        result.status === 'fulfilled' ? succeeded.add(pending[i]!) : failed.push(pending[i]!),
       );
       if (failed.length > 0) {
+        written.set(delivery, succeeded);
         const reason = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;
-        throw new StageError(`writing to ${failed.join(', ')} failed: ${String(reason)}`, {
-          stage: 'process',
-          code: 'OUTPUT_WRITE_FAILED',
-          retriable: true,
-          cause: reason,
-        });
+        throw writeFailed(failed, reason);
       }
       return undefined;
     }, options);
@@ -73,4 +77,13 @@ export function forwardTo<E>(
   context: PipelineContext,
 ): OperatorFunction<Delivery<E>, Delivery<E>> {
   return routeTo<E>(() => topic, context);
+}
+
+function writeFailed(topics: readonly string[], reason: unknown): StageError {
+  return new StageError(`writing to ${topics.join(', ')} failed: ${String(reason)}`, {
+    stage: 'process',
+    code: 'OUTPUT_WRITE_FAILED',
+    retriable: true,
+    cause: reason,
+  });
 }

@@ -21,41 +21,81 @@ interface Queued {
  */
 export const DEFAULT_MAX_BATCH_BYTES = 900 * 1024;
 
+export interface BatchingOptions {
+  /** Messages one request carries at most; default 1000. */
+  maxBatch?: number;
+  /** Bytes one request carries at most (see DEFAULT_MAX_BATCH_BYTES). */
+  maxBatchBytes?: number;
+  /**
+   * Requests awaiting the broker's answer at once; default 5, as Kafka's own clients. Requests
+   * may then complete in any order, and a failed one is retried by the caller after later ones
+   * went through: where order matters, the caller must not send a message before the previous
+   * one of its key is acknowledged (the service's ordered modes hold a key's lane until then).
+   */
+  maxInFlight?: number;
+}
+
 /**
- * Sends each message with acks from all in-sync replicas, coalescing the messages queued while
- * a request is in flight into the next one. One request at a time keeps the order of writes,
- * and under load each request carries many messages instead of paying a round trip each.
- * A message's promise settles when the broker acknowledged (or refused) its request.
+ * Sends each message with acks from all in-sync replicas. Messages sent in one turn of the
+ * event loop (all those of a fetched batch, as the pipeline runs them synchronously) share a
+ * request, sent once that turn is over; while `maxInFlight` requests await the broker, new ones
+ * queue and go together in the next request. A message's promise settles when the broker
+ * acknowledged (or refused) its request.
  */
 export class BatchingProducer {
   private queue: Queued[] = [];
-  private sending = false;
+  private inFlight = 0;
+  private flushScheduled = false;
+  private readonly maxBatch: number;
+  private readonly maxBatchBytes: number;
+  private readonly maxInFlight: number;
 
   constructor(
     private readonly producer: Pick<Producer, 'sendBatch'>,
-    private readonly maxBatch = 1000,
-    private readonly maxBatchBytes = DEFAULT_MAX_BATCH_BYTES,
-  ) {}
+    { maxBatch = 1000, maxBatchBytes = DEFAULT_MAX_BATCH_BYTES, maxInFlight = 5 }: BatchingOptions = {},
+  ) {
+    this.maxBatch = maxBatch;
+    this.maxBatchBytes = maxBatchBytes;
+    this.maxInFlight = maxInFlight;
+  }
 
   send(topic: string, message: OutgoingMessage): Promise<void> {
     return new Promise((resolve, reject) => {
       this.queue.push({ topic, message, resolve, reject });
-      if (!this.sending) void this.flush();
+      this.scheduleFlush();
     });
   }
 
-  private async flush(): Promise<void> {
-    this.sending = true;
-    while (this.queue.length > 0) {
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.inFlight >= this.maxInFlight) return;
+    this.flushScheduled = true;
+    // setImmediate, not a microtask: kafkajs hands the batches of one fetch to the pipeline
+    // one after another within a turn, and they should share a request rather than take one
+    // each (a request costs a socket write and kafkajs's per-request encoding).
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    while (this.queue.length > 0 && this.inFlight < this.maxInFlight) {
       const batch = this.queue.splice(0, this.batchLength());
-      try {
-        await this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(batch) });
-        for (const queued of batch) queued.resolve();
-      } catch (error) {
-        for (const queued of batch) queued.reject(error);
-      }
+      this.inFlight += 1;
+      this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(batch) }).then(
+        () => this.answered(batch, undefined),
+        (error: unknown) => this.answered(batch, { error }),
+      );
     }
-    this.sending = false;
+  }
+
+  private answered(batch: Queued[], failure: { error: unknown } | undefined): void {
+    this.inFlight -= 1;
+    for (const queued of batch) {
+      if (failure) queued.reject(failure.error);
+      else queued.resolve();
+    }
+    if (this.queue.length > 0) this.scheduleFlush();
   }
 
   /** How many queued messages the next request takes: up to maxBatch and maxBatchBytes. */

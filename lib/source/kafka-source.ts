@@ -134,7 +134,8 @@ const NO_VALUE = Buffer.alloc(0);
  * (Java clients write them) as null but cannot write one. Either made every write of the
  * message throw, forever: its dead letter never settled and its partition stalled. Only Buffers
  * come from the wire, so anything else is dropped, and a null value becomes an empty one (the
- * header itself is kept). Defined as own properties, so `__proto__` stays a header.
+ * header itself is kept). `__proto__` is defined as an own property, so it stays a header; other
+ * names are assigned, which keeps the object in V8's fast mode (headers are copied per message).
  */
 function wireHeaders(headers: IHeaders | undefined): IHeaders {
   const clean: IHeaders = {};
@@ -145,7 +146,11 @@ function wireHeaders(headers: IHeaders | undefined): IHeaders {
       .map((value) => (value === null ? NO_VALUE : (value as Buffer | string)));
     if (values.length === 0) continue;
     const value = values.length === 1 ? values[0] : values;
-    Object.defineProperty(clean, name, { value, enumerable: true, writable: true, configurable: true });
+    if (name === '__proto__') {
+      Object.defineProperty(clean, name, { value, enumerable: true, writable: true, configurable: true });
+    } else {
+      clean[name] = value;
+    }
   }
   return clean;
 }

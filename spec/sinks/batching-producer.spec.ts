@@ -21,8 +21,11 @@ function fakeProducer() {
   return { producer, requests };
 }
 
-/** Lets the producer's promise chain run: its loop resumes a few microtasks after an ack. */
-const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** Lets the producer run: an answer is handled in microtasks, the flush it schedules a turn later. */
+const tick = async () => {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  await new Promise<void>((resolve) => setImmediate(resolve));
+};
 
 type State = 'pending' | 'resolved' | { rejected: unknown };
 
@@ -46,81 +49,81 @@ const contents = (request: Request | undefined) =>
   }));
 
 describe('BatchingProducer', () => {
-  it('sends the first message at once, in a request of its own, with acks from all replicas', async () => {
+  it('sends the messages of one turn of the event loop in one request, grouped by topic, with acks from all replicas', async () => {
     const { producer, requests } = fakeProducer();
     const batching = new BatchingProducer(producer);
     const headers = { trace: 'abc' };
-    const sent = track(batching.send('orders', { key: 'k1', value: 'v1', headers }));
+    const sent = [
+      track(batching.send('a', { key: 'k1', value: '1', headers })),
+      track(batching.send('b', message('2'))),
+      track(batching.send('a', message('3'))),
+    ];
+    expect(requests, 'nothing before the turn is over').to.have.length(0);
 
+    await tick();
     expect(requests).to.have.length(1);
     expect(requests[0]?.batch).to.deep.equal({
       acks: -1,
-      topicMessages: [{ topic: 'orders', messages: [{ key: 'k1', value: 'v1', headers }] }],
+      topicMessages: [
+        { topic: 'a', messages: [{ key: 'k1', value: '1', headers }, message('3')] },
+        { topic: 'b', messages: [message('2')] },
+      ],
     });
-    await tick();
-    expect(sent.state).to.equal('pending');
+    expect(sent.map((s) => s.state)).to.deep.equal(Array(3).fill('pending'));
     requests[0]?.ack();
     await tick();
-    expect(sent.state).to.equal('resolved');
+    expect(sent.map((s) => s.state)).to.deep.equal(Array(3).fill('resolved'));
   });
 
-  it('sends the messages queued while a request is in flight together in the next one, grouped by topic, in order', async () => {
+  it('keeps up to maxInFlight requests awaiting the broker; what queues meanwhile goes together in the next one', async () => {
     const { producer, requests } = fakeProducer();
-    const batching = new BatchingProducer(producer);
+    const batching = new BatchingProducer(producer, { maxInFlight: 2 });
     const first = track(batching.send('a', message('1')));
-    const queued = [
-      track(batching.send('a', message('2'))),
-      track(batching.send('b', message('3'))),
-      track(batching.send('a', message('4'))),
-      track(batching.send('c', message('5'))),
-      track(batching.send('b', message('6'))),
-    ];
     await tick();
-    expect(requests, 'one request at a time').to.have.length(1);
-
-    requests[0]?.ack();
-    await tick();
-    expect(first.state).to.equal('resolved');
-    expect(queued.map((q) => q.state)).to.deep.equal(Array(5).fill('pending'));
-    expect(requests).to.have.length(2);
-    expect(requests[1]?.batch.acks).to.equal(-1);
-    expect(contents(requests[1])).to.deep.equal([
-      { topic: 'a', values: ['2', '4'] },
-      { topic: 'b', values: ['3', '6'] },
-      { topic: 'c', values: ['5'] },
-    ]);
-
-    requests[1]?.ack();
-    await tick();
-    expect(queued.map((q) => q.state)).to.deep.equal(Array(5).fill('resolved'));
-    expect(requests, 'nothing left to send').to.have.length(2);
-  });
-
-  it('resolves each message only when its own request is acknowledged', async () => {
-    const { producer, requests } = fakeProducer();
-    const batching = new BatchingProducer(producer);
-    const first = track(batching.send('a', message('1')));
     const second = track(batching.send('a', message('2')));
-    requests[0]?.ack();
     await tick();
-    const third = track(batching.send('a', message('3')));
+    expect(requests, 'two in flight').to.have.length(2);
+    const queued = [track(batching.send('a', message('3'))), track(batching.send('b', message('4')))];
     await tick();
-    expect([first.state, second.state, third.state]).to.deep.equal(['resolved', 'pending', 'pending']);
+    expect(requests, 'a third waits for an answer').to.have.length(2);
 
     requests[1]?.ack();
     await tick();
-    expect([second.state, third.state]).to.deep.equal(['resolved', 'pending']);
-    expect(contents(requests[2])).to.deep.equal([{ topic: 'a', values: ['3'] }]);
-
+    expect([first.state, second.state]).to.deep.equal(['pending', 'resolved']);
+    expect(requests).to.have.length(3);
+    expect(contents(requests[2])).to.deep.equal([
+      { topic: 'a', values: ['3'] },
+      { topic: 'b', values: ['4'] },
+    ]);
+    requests[0]?.ack();
     requests[2]?.ack();
     await tick();
-    expect(third.state).to.equal('resolved');
+    expect([first.state, ...queued.map((q) => q.state)]).to.deep.equal(Array(3).fill('resolved'));
+    expect(requests, 'nothing left to send').to.have.length(3);
+  });
+
+  it('with maxInFlight 1, sends a request only once the previous one was answered', async () => {
+    const { producer, requests } = fakeProducer();
+    const batching = new BatchingProducer(producer, { maxInFlight: 1 });
+    void batching.send('a', message('1'));
+    await tick();
+    void batching.send('a', message('2'));
+    void batching.send('a', message('3'));
+    await tick();
+    expect(requests).to.have.length(1);
+    requests[0]?.ack();
+    await tick();
+    expect(requests.map(contents)).to.deep.equal([
+      [{ topic: 'a', values: ['1'] }],
+      [{ topic: 'a', values: ['2', '3'] }],
+    ]);
   });
 
   it('rejects exactly the messages of a failed request, and still sends the later ones', async () => {
     const { producer, requests } = fakeProducer();
-    const batching = new BatchingProducer(producer);
+    const batching = new BatchingProducer(producer, { maxInFlight: 1 });
     const first = track(batching.send('a', message('1')));
+    await tick();
     const failing = [track(batching.send('a', message('2'))), track(batching.send('b', message('3')))];
     requests[0]?.ack();
     await tick();
@@ -143,63 +146,55 @@ describe('BatchingProducer', () => {
     const { producer, requests } = fakeProducer();
     const batching = new BatchingProducer(producer);
     const failed = track(batching.send('a', message('1')));
+    await tick();
     const down = new Error('down');
     requests[0]?.fail(down);
     await tick();
     expect(failed.state).to.deep.equal({ rejected: down });
 
     const next = track(batching.send('a', message('2')));
-    expect(requests, 'an idle producer sends at once again').to.have.length(2);
+    await tick();
+    expect(requests).to.have.length(2);
     requests[1]?.ack();
     await tick();
     expect(next.state).to.equal('resolved');
   });
 
-  it('sends at once again after it went idle', async () => {
+  it('splits the queue into requests of at most maxBatch messages, in order, several in flight at once', async () => {
     const { producer, requests } = fakeProducer();
-    const batching = new BatchingProducer(producer);
-    void batching.send('a', message('1'));
-    requests[0]?.ack();
-    await tick();
-    void batching.send('a', message('2'));
-    expect(requests).to.have.length(2);
-    expect(contents(requests[1])).to.deep.equal([{ topic: 'a', values: ['2'] }]);
-  });
-
-  it('splits the queue into requests of at most maxBatch messages, in order', async () => {
-    const { producer, requests } = fakeProducer();
-    const batching = new BatchingProducer(producer, 2);
-    const sent = ['1', '2', '3', '4', '5', '6'].map((value, i) =>
+    const batching = new BatchingProducer(producer, { maxBatch: 2 });
+    const sent = ['1', '2', '3', '4', '5'].map((value, i) =>
       track(batching.send(i % 2 === 0 ? 'a' : 'b', message(value))),
     );
-    for (let i = 0; i < 4; i += 1) {
-      requests[i]?.ack();
-      await tick();
-    }
-    expect(requests.map(contents)).to.deep.equal([
-      [{ topic: 'a', values: ['1'] }],
-      [
-        { topic: 'b', values: ['2'] },
-        { topic: 'a', values: ['3'] },
-      ],
-      [
-        { topic: 'b', values: ['4'] },
-        { topic: 'a', values: ['5'] },
-      ],
-      [{ topic: 'b', values: ['6'] }],
-    ]);
-    expect(requests.every((r) => r.batch.acks === -1)).to.equal(true);
-    expect(sent.map((s) => s.state)).to.deep.equal(Array(6).fill('resolved'));
-  });
-
-  it('resolves the messages of a split request only as each part is acknowledged', async () => {
-    const { producer, requests } = fakeProducer();
-    const batching = new BatchingProducer(producer, 2);
-    const sent = ['1', '2', '3', '4'].map((value) => track(batching.send('a', message(value))));
-    requests[0]?.ack();
     await tick();
+    expect(requests.map(contents)).to.deep.equal([
+      [
+        { topic: 'a', values: ['1'] },
+        { topic: 'b', values: ['2'] },
+      ],
+      [
+        { topic: 'a', values: ['3'] },
+        { topic: 'b', values: ['4'] },
+      ],
+      [{ topic: 'a', values: ['5'] }],
+    ]);
     requests[1]?.ack();
     await tick();
-    expect(sent.map((s) => s.state)).to.deep.equal(['resolved', 'resolved', 'resolved', 'pending']);
+    expect(sent.map((s) => s.state)).to.deep.equal(['pending', 'pending', 'resolved', 'resolved', 'pending']);
+  });
+
+  it('keeps a request within maxBatchBytes; a single larger message goes alone', async () => {
+    const { producer, requests } = fakeProducer();
+    const batching = new BatchingProducer(producer, { maxBatchBytes: 1000 });
+    const value = (bytes: number) => 'x'.repeat(bytes);
+    void batching.send('a', message(value(400)));
+    void batching.send('a', message(value(400)));
+    void batching.send('a', message(value(400)));
+    void batching.send('a', message(value(5000)));
+    void batching.send('a', message(value(10)));
+    await tick();
+    expect(
+      requests.map((r) => r.batch.topicMessages![0]!.messages.map((m) => String(m.value).length)),
+    ).to.deep.equal([[400, 400], [400], [5000], [10]]);
   });
 });
