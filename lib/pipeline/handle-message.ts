@@ -1,4 +1,4 @@
-import { Observable, of, type OperatorFunction, type Subscription } from 'rxjs';
+import { Observable, type OperatorFunction, type Subscription } from 'rxjs';
 import { onAbort } from './abort-callbacks.js';
 import type { Delivery } from './delivery.js';
 import { PendingAcks } from './pending-acks.js';
