@@ -18,6 +18,7 @@ import { BatchingProducer } from '../sinks/batching-producer.js';
 import { CreditGate } from '../source/credit-gate.js';
 import { GroupMembership } from '../source/group-membership.js';
 import { kafkaSource } from '../source/kafka-source.js';
+import { nextTurn } from './next-turn.js';
 import { runPipeline } from './pipeline-runner.js';
 
 export interface EventServiceSettings {
@@ -216,9 +217,14 @@ export class EventService {
       if (delivery.signal.aborted) return of<WorkerResult>({ delivery, outcome: 'abandoned' });
       return handle(delivery);
     };
-    const { settlements, counts } = runPipeline(source, handleUnlessStopping, settings.workerPoolSize, {
-      order: settings.order,
-    });
+    const { settlements, counts } = runPipeline(
+      source.pipe(nextTurn()),
+      handleUnlessStopping,
+      settings.workerPoolSize,
+      {
+        order: settings.order,
+      },
+    );
     this.counts = counts;
     this.subscription = settlements.subscribe({
       next: (settlement) => this.settle(settlement),

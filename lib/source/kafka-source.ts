@@ -121,6 +121,9 @@ function toDelivery(
     signal,
     hooks,
     event: undefined,
+    // Present from the start, so every delivery has one shape in V8 whether or not the service
+    // sets it: a second shape made every stage's property access slower (measured: 2×).
+    settleAfter: undefined,
   };
 }
 

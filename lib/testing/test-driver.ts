@@ -374,6 +374,7 @@ class PipelineTestDriver implements TestDriver {
       signal: this.signals[partition] as AbortSignal,
       hooks: this.hooksFor(partition, offset),
       event: undefined,
+      settleAfter: undefined,
     };
     // As the source does: registered with the tracker first, then handed to the pipeline.
     this.tracker.handOff(this.topic, partition, offset, GENERATION);

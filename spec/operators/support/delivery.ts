@@ -19,6 +19,7 @@ export function makeDelivery(overrides: Partial<Delivery> = {}): Delivery {
     signal: new AbortController().signal,
     hooks: NO_HOOKS,
     event: undefined,
+    settleAfter: undefined,
     ...overrides,
   };
 }
