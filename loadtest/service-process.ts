@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../lib/broker/free-port.js';
 import { projectRoot } from '../lib/project-root.js';
@@ -49,7 +49,19 @@ export interface ServiceProcess {
 }
 
 /**
- * Starts `node dist/lib/main.js` with the given settings (LOG_LEVEL warn, a free METRICS_PORT
+ * The Node.js flags `npm start` runs the service with (the Dockerfile's CMD has the same), so
+ * the benchmark measures the service as it is deployed.
+ */
+export function serviceNodeFlags(): string[] {
+  const manifest = JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  const words = manifest.scripts.start!.split(/\s+/);
+  return words.slice(words.indexOf('node') + 1, words.indexOf('dist/lib/main.js'));
+}
+
+/**
+ * Starts `node dist/lib/main.js` (with serviceNodeFlags) with the given settings (LOG_LEVEL warn, a free METRICS_PORT
  * unless set) and resolves once its /metrics answers.
  */
 export async function startService(
@@ -60,7 +72,7 @@ export async function startService(
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build first`);
   const port = env.METRICS_PORT ?? String(await freePort());
   const child = track(
-    spawn(process.execPath, [entry], {
+    spawn(process.execPath, [...serviceNodeFlags(), entry], {
       env: { ...process.env, LOG_LEVEL: 'warn', ...env, METRICS_PORT: port },
       stdio: ['ignore', 'pipe', 'pipe'],
     }),

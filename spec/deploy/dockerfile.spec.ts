@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { serviceNodeFlags } from '../../loadtest/service-process.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../../lib/project-root.js';
@@ -30,6 +31,13 @@ describe('Dockerfile (checked statically: no Docker engine runs these tests)', (
       others.join('; '),
     ).to.equal(true);
     expect(of('CMD')[0]).to.include('dist/lib/main.js');
+  });
+
+  it('runs the service with the Node.js flags of npm start, which the benchmark uses too', () => {
+    const cmd = JSON.parse(of('CMD').at(-1)!.replace(/^CMD /, '')) as string[];
+    expect(cmd[0]).to.equal('node');
+    expect(cmd.slice(1, -1)).to.deep.equal(serviceNodeFlags());
+    expect(serviceNodeFlags()).to.include('--max-semi-space-size=32');
   });
 
   it('runs as a non-root user, exposes 8080 and checks /healthz', () => {
