@@ -9,7 +9,16 @@ import { scrape, toSample, type MetricsSample } from './prometheus.js';
 import { seededRandom } from './random.js';
 import { renderLoadTestReport } from './report-html.js';
 import type { LoadTestResult } from './result.js';
-import { histogram, oneTwoFiveEdges, percentile, RateSeries, round, Samples, summarize } from './stats.js';
+import {
+  histogram,
+  maxOf,
+  oneTwoFiveEdges,
+  percentile,
+  RateSeries,
+  round,
+  Samples,
+  summarize,
+} from './stats.js';
 import { DEFAULT_TEMPLATE } from './template.js';
 
 /** Headers every generated event carries; the service copies them to output and dead letters. */
@@ -275,7 +284,7 @@ export async function runLoadTest(
           : null,
         latencyHistogram:
           reader && latencyValues!.length > 0
-            ? histogram(latencyValues!, oneTwoFiveEdges(Math.max(...latencyValues!)))
+            ? histogram(latencyValues!, oneTwoFiveEdges(maxOf(latencyValues!)))
             : null,
         timeline: {
           bucketMs: 1000,

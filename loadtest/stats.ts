@@ -39,6 +39,13 @@ export function summarize(values: ArrayLike<number>): Summary {
   };
 }
 
+/** The largest value, or -Infinity for none: Math.max(...values) overflows the stack on a long run. */
+export function maxOf(values: ArrayLike<number>): number {
+  let max = -Infinity;
+  for (let i = 0; i < values.length; i++) if (values[i]! > max) max = values[i]!;
+  return max;
+}
+
 /** A growing list of numbers kept in a typed array (8 bytes a sample, no boxing). */
 export class Samples {
   private data: Float64Array;

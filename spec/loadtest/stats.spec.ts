@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import {
+  maxOf,
   histogram,
   oneTwoFiveEdges,
   percentile,
@@ -56,6 +57,13 @@ describe('loadtest statistics', () => {
     const h = histogram([-1, 0, 0.5, 1, 4.9, 5, 99], [0, 1, 5]);
     expect(h).to.deep.equal({ edges: [0, 1, 5], counts: [2, 2, 2], below: 1 });
     expect(() => histogram([1], [1, 1])).to.throw(RangeError);
+  });
+
+  it('finds the maximum of a million samples, and -Infinity of none', () => {
+    const values = new Float64Array(1_000_000).map((_, i) => (i * 7919) % 1_000_003);
+    expect(maxOf(values)).to.equal(Math.max(...values.subarray(0, 100_000), maxOf(values.subarray(100_000))));
+    expect(maxOf([3, 9, 4])).to.equal(9);
+    expect(maxOf([])).to.equal(-Infinity);
   });
 
   it('makes 1-2-5 edges reaching past the maximum', () => {
