@@ -21,6 +21,8 @@ loadtest/results/bench-<time>.json (and the latency run's report next to it).
   --process-ms MS         the process rows' asynchronous process time (default 10)
   --slice-seconds S       process rows read ideal × S events of the topic, the OUTPUT_TOPIC
                           row at most S seconds of it (default 15)
+  --pause-seconds S       quiet time before each row, for the broker to finish what the last
+                          one left (flushing its writes; default 5)
   --backlogs LIST         backlogs of the RSS rows (default 10000,1000000)
   --slow-ms MS            process time of the RSS rows (default 100, 10 workers)
   --saturate-seconds S    how long the RSS rows keep the pipeline saturated (default 15)
@@ -47,6 +49,7 @@ export interface BenchOptions {
   workers: number[];
   processMs: number;
   sliceSeconds: number;
+  pauseSeconds: number;
   backlogs: number[];
   slowMs: number;
   saturateSeconds: number;
@@ -77,6 +80,7 @@ export function parseBenchArgs(
         workers: { type: 'string' },
         'process-ms': { type: 'string' },
         'slice-seconds': { type: 'string' },
+        'pause-seconds': { type: 'string' },
         backlogs: { type: 'string' },
         'slow-ms': { type: 'string' },
         'saturate-seconds': { type: 'string' },
@@ -109,6 +113,7 @@ export function parseBenchArgs(
     workers: intList(values.workers, '--workers') ?? [10, 50, 100, 200],
     processMs: positiveInt(values['process-ms'], '--process-ms') ?? 10,
     sliceSeconds: positiveInt(values['slice-seconds'], '--slice-seconds') ?? 15,
+    pauseSeconds: optionalNumber(values['pause-seconds'], '--pause-seconds', { min: 0 }) ?? 5,
     backlogs: intList(values.backlogs, '--backlogs') ?? [10_000, 1_000_000],
     slowMs: positiveInt(values['slow-ms'], '--slow-ms') ?? 100,
     saturateSeconds: positiveInt(values['saturate-seconds'], '--saturate-seconds') ?? 15,

@@ -127,6 +127,8 @@ async function main(): Promise<number> {
       >,
       measure: () => Promise<Partial<BenchRow>>,
     ) => {
+      // What one row leaves behind (the broker flushing an output topic) must not slow the next.
+      if (rows.length > 0) await sleep(options.pauseSeconds * 1000);
       log(`${row.name}: running`);
       const base: BenchRow = {
         messages: null,
@@ -277,6 +279,7 @@ async function main(): Promise<number> {
         log('latency: skipped (no service rate measured; give --latency-rate)');
       } else {
         try {
+          if (rows.length > 0) await sleep(options.pauseSeconds * 1000);
           latency = await latencyRun(options, prefix, dlq, latencyRate, basis, create, group, startedAt);
         } catch (error) {
           log(`latency: FAILED: ${error instanceof Error ? error.message : String(error)}`);

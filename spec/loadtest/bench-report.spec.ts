@@ -107,6 +107,7 @@ describe('benchmark report', () => {
       saturateSeconds: 15,
       latencySeconds: 20,
       latencyWarmupSeconds: 5,
+      pauseSeconds: 5,
     });
     expect(options !== 'help' && options.workers).to.deep.equal([10, 50, 100, 200]);
     expect(options !== 'help' && options.backlogs).to.deep.equal([10_000, 1_000_000]);
