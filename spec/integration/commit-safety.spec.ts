@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import { expect } from 'chai';
-import { pipe } from 'rxjs';
+import { defer, map, pipe } from 'rxjs';
 import { decodeJson } from '../../lib/operators/decode-json.js';
 import { process } from '../../lib/operators/process.js';
 import { definePipeline } from '../../lib/pipeline/define-pipeline.js';
@@ -27,6 +27,34 @@ describe('commits and backpressure against the broker', function () {
     return { topic, dlqTopic, groupId: randomName('group') };
   }
 
+  /**
+   * Polls the group's committed offsets until they reach the end of the topic. The committed
+   * offset is read first, then compared with what had finished by then: a commit is safe when
+   * every lower offset finished before it was read.
+   */
+  async function watchCommitsToTheEnd(groupId: string, topic: string, finished: Map<number, Set<string>>) {
+    const violations: string[] = [];
+    let checks = 0;
+    let commitsSeen = 0;
+    const ends = await endOffsets(kafka, topic);
+    for (;;) {
+      const committed = await committedOffsets(kafka, groupId, topic);
+      for (const [partition, offset] of committed) {
+        if (offset === '-1') continue;
+        commitsSeen += 1;
+        const done = finished.get(partition) ?? new Set<string>();
+        for (let o = 0n; o < BigInt(offset); o++) {
+          if (!done.has(o.toString()))
+            violations.push(`partition ${partition}: committed ${offset} but ${o} unfinished`);
+        }
+      }
+      checks += 1;
+      if ([...ends].every(([p, end]) => committed.get(p) === end)) break;
+      await sleep(20);
+    }
+    return { violations, checks, commitsSeen };
+  }
+
   it('never commits past an offset that is still being processed', async () => {
     const { topic, dlqTopic, groupId } = await backlog(3, 3000);
     const finished = new Map<number, Set<string>>();
@@ -50,32 +78,59 @@ describe('commits and backpressure against the broker', function () {
     });
     await service.start();
 
-    const violations: string[] = [];
-    let checks = 0;
-    let commitsSeen = 0;
-    const ends = await endOffsets(kafka, topic);
-    for (;;) {
-      // The committed offset is read first, then compared with what had finished by then:
-      // a commit is safe when every lower offset finished before it was read.
-      const committed = await committedOffsets(kafka, groupId, topic);
-      for (const [partition, offset] of committed) {
-        if (offset === '-1') continue;
-        commitsSeen += 1;
-        const done = finished.get(partition) ?? new Set<string>();
-        for (let o = 0n; o < BigInt(offset); o++) {
-          if (!done.has(o.toString()))
-            violations.push(`partition ${partition}: committed ${offset} but ${o} unfinished`);
-        }
-      }
-      checks += 1;
-      if ([...ends].every(([p, end]) => committed.get(p) === end)) break;
-      await sleep(20);
-    }
+    const { violations, checks, commitsSeen } = await watchCommitsToTheEnd(groupId, topic, finished);
     await service.stop();
 
     expect(violations).to.deep.equal([]);
     expect(checks).to.be.greaterThan(3);
     expect(commitsSeen).to.be.greaterThan(3);
+  });
+
+  it('never commits past a message whose handed-over output write is not acknowledged yet', async () => {
+    const { topic, dlqTopic, groupId } = await backlog(3, 3000);
+    const outputTopic = randomName('out');
+    await createTopic(kafka, outputTopic, 3);
+    const acknowledged = new Map<number, Set<string>>();
+    // The chain completes at once; each message's write is handed over and acknowledged 0-40 ms
+    // later, out of order, so the worker lets go long before its message may be committed.
+    const pipeline = definePipeline((ctx) =>
+      pipe(
+        decodeJson(),
+        map((delivery) => {
+          delivery.settleAfter!(
+            defer(async () => {
+              await sleep(Math.random() * 40);
+              await ctx.produce(outputTopic, { key: delivery.key, value: delivery.value });
+              let done = acknowledged.get(delivery.partition);
+              if (!done) acknowledged.set(delivery.partition, (done = new Set()));
+              done.add(delivery.offset);
+            }),
+          );
+          return delivery;
+        }),
+      ),
+    );
+    const service = inProcessService(kafka, pipeline, {
+      topic,
+      dlqTopic,
+      groupId,
+      outputTopic,
+      workerPoolSize: 5,
+      // Messages awaiting acknowledgements hold their credits: a small buffer keeps the run long
+      // enough for many commits.
+      queueBufferSize: 50,
+      commitIntervalMs: 50,
+    });
+    await service.start();
+
+    const { violations, checks, commitsSeen } = await watchCommitsToTheEnd(groupId, topic, acknowledged);
+    await service.stop();
+
+    expect(violations).to.deep.equal([]);
+    expect(checks).to.be.greaterThan(3);
+    expect(commitsSeen).to.be.greaterThan(3);
+    const written = [...(await endOffsets(kafka, outputTopic)).values()].reduce((a, b) => a + Number(b), 0);
+    expect(written).to.equal(3000);
   });
 
   it('holds no more than QUEUE_BUFFER_SIZE + WORKER_POOL_SIZE messages however big the backlog', async () => {
