@@ -22,53 +22,51 @@ export function routeTo<E>(
   context: PipelineContext,
   options: ProcessOptions = { retry: context.retry },
 ): OperatorFunction<Delivery<E>, Delivery<E>> {
-  return (source) => {
-    const written = new WeakMap<Delivery<E>, Set<string>>();
-    const write = process<E, undefined>(async (event, delivery) => {
-      const chosen = choose(event, delivery);
-      const topics = typeof chosen === 'string' ? [chosen] : chosen;
-      const message = {
-        key: delivery.key,
-        value: delivery.value,
-        headers: {
-          ...delivery.headers,
-          source_topic: delivery.topic,
-          source_partition: String(delivery.partition),
-          source_offset: delivery.offset,
-        },
-      };
-      // Topics an earlier attempt already wrote: known only once an attempt failed.
-      const done = written.get(delivery);
-      const pending = done ? topics.filter((topic) => !done.has(topic)) : topics;
-      if (pending.length === 1) {
-        // The common case, without the bookkeeping below.
-        await context.produce(pending[0]!, message).catch((reason: unknown) => {
-          throw writeFailed(pending, reason);
-        });
-        return undefined;
-      }
-      const results = await Promise.allSettled(pending.map((topic) => context.produce(topic, message)));
-      const succeeded = done ?? new Set<string>();
-      const failed: string[] = [];
-      results.forEach((result, i) =>
-        result.status === 'fulfilled' ? succeeded.add(pending[i]!) : failed.push(pending[i]!),
-      );
-      if (failed.length > 0) {
-        written.set(delivery, succeeded);
-        const reason = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;
-        throw writeFailed(failed, reason);
-      }
+  // Made once: the service applies the chain to every message on its own, and per message
+  // this would build a retry operator and a map each time.
+  const written = new WeakMap<Delivery<E>, Set<string>>();
+  const write = process<E, undefined>(async (event, delivery) => {
+    const chosen = choose(event, delivery);
+    const topics = typeof chosen === 'string' ? [chosen] : chosen;
+    const message = {
+      key: delivery.key,
+      value: delivery.value,
+      headers: {
+        ...delivery.headers,
+        source_topic: delivery.topic,
+        source_partition: String(delivery.partition),
+        source_offset: delivery.offset,
+      },
+    };
+    // Topics an earlier attempt already wrote: known only once an attempt failed.
+    const done = written.get(delivery);
+    const pending = done ? topics.filter((topic) => !done.has(topic)) : topics;
+    if (pending.length === 1) {
+      // The common case, without the bookkeeping below.
+      await context.produce(pending[0]!, message).catch((reason: unknown) => {
+        throw writeFailed(pending, reason);
+      });
       return undefined;
-    }, options);
-    return source.pipe(
-      concatMap((delivery) => {
-        const acknowledged = of(delivery).pipe(write);
-        if (!delivery.settleAfter) return acknowledged.pipe(map(() => delivery));
-        delivery.settleAfter(acknowledged);
-        return of(delivery);
-      }),
+    }
+    const results = await Promise.allSettled(pending.map((topic) => context.produce(topic, message)));
+    const succeeded = done ?? new Set<string>();
+    const failed: string[] = [];
+    results.forEach((result, i) =>
+      result.status === 'fulfilled' ? succeeded.add(pending[i]!) : failed.push(pending[i]!),
     );
-  };
+    if (failed.length > 0) {
+      written.set(delivery, succeeded);
+      const reason = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason;
+      throw writeFailed(failed, reason);
+    }
+    return undefined;
+  }, options);
+  return concatMap((delivery) => {
+    const acknowledged = of(delivery).pipe(write);
+    if (!delivery.settleAfter) return acknowledged.pipe(map(() => delivery));
+    delivery.settleAfter(acknowledged);
+    return of(delivery);
+  });
 }
 
 /** Writes each message to `topic` (see routeTo): the default pipeline's OUTPUT_TOPIC step. */
