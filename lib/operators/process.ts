@@ -8,6 +8,7 @@ import {
   type Unsubscribable,
 } from 'rxjs';
 import { errorMessage, isRetriable, StageError } from '../errors.js';
+import { onAbort } from '../pipeline/abort-callbacks.js';
 import { withEvent, type Delivery, type DeliveryHooks } from '../pipeline/delivery.js';
 import { backoffDelay, resolveBackoffPolicy, type BackoffPolicy } from './backoff.js';
 
@@ -106,19 +107,18 @@ function attemptsOf<E, R>(
         // A hook or the random source threw: a bug, surfaced as it is rather than retried.
         return subscriber.error(callbackError);
       }
-      const onAbort = () => {
-        stopWaiting?.();
-        fail(revokedError(attempts, error));
-      };
       const timer = scheduler.schedule(() => {
         stopWaiting?.();
         attempt();
       }, delayMs);
-      signal.addEventListener('abort', onAbort);
+      const stopListening = onAbort(signal, () => {
+        stopWaiting?.();
+        fail(revokedError(attempts, error));
+      });
       stopWaiting = () => {
         stopWaiting = undefined;
         timer.unsubscribe();
-        signal.removeEventListener('abort', onAbort);
+        stopListening();
       };
     };
 

@@ -60,8 +60,9 @@ describe('loadtest statistics', () => {
   });
 
   it('finds the maximum of a million samples, and -Infinity of none', () => {
-    const values = new Float64Array(1_000_000).map((_, i) => (i * 7919) % 1_000_003);
-    expect(maxOf(values)).to.equal(Math.max(...values.subarray(0, 100_000), maxOf(values.subarray(100_000))));
+    const values = new Float64Array(1_000_000).map((_, i) => i % 1000);
+    values[777_777] = 5000;
+    expect(maxOf(values)).to.equal(5000);
     expect(maxOf([3, 9, 4])).to.equal(9);
     expect(maxOf([])).to.equal(-Infinity);
   });
