@@ -61,13 +61,7 @@ export function launchJvmBroker(options: JvmBrokerOptions): JvmBroker {
         '-cp',
         classpath,
         'kafka.tools.StorageTool',
-        'format',
-        '-t',
-        clusterId(),
-        '-c',
-        propertiesFile,
-        '--ignore-formatted',
-        ...scramArgs,
+        ...storageFormatArguments(kafkaClusterId(), propertiesFile, scramArgs),
       ],
       { encoding: 'utf8' },
     );
@@ -121,16 +115,42 @@ export function addScramArguments(users: ScramUser[]): string[] {
         `SCRAM user ${JSON.stringify(name)}: names and passwords may hold only A-Z a-z 0-9 . _ @ -`,
       );
     }
-    return SCRAM_MECHANISMS.flatMap((mechanism) => [
-      '--add-scram',
-      `${mechanism}=[name=${name},password=${password}]`,
-    ]);
+    return SCRAM_MECHANISMS.map(
+      (mechanism) => `--add-scram=${mechanism}=[name=${name},password=${password}]`,
+    );
   });
 }
 
-/** Kafka cluster ids are 16 random bytes in URL-safe base64 without padding. */
-function clusterId(): string {
-  return randomBytes(16).toString('base64url');
+/**
+ * The arguments of `StorageTool format`. Values go in the `--option=value` form: the tool's
+ * parser (argparse4j) reads a separate argument that begins with `-` as the next option, not as
+ * the value, so a generated value must never stand alone.
+ */
+export function storageFormatArguments(
+  clusterId: string,
+  propertiesFile: string,
+  scramArgs: readonly string[] = [],
+): string[] {
+  return [
+    'format',
+    `--cluster-id=${clusterId}`,
+    `--config=${propertiesFile}`,
+    '--ignore-formatted',
+    ...scramArgs,
+  ];
+}
+
+/**
+ * A cluster id as Kafka's own `Uuid.randomUuid()` makes them: 16 random bytes in URL-safe
+ * base64 without padding, drawn again when the text would begin with `-` (one draw in 64) or
+ * the bytes are all zero, both of which Kafka never hands out.
+ */
+export function kafkaClusterId(random: (size: number) => Buffer = randomBytes): string {
+  for (;;) {
+    const bytes = random(16);
+    const id = bytes.toString('base64url');
+    if (!id.startsWith('-') && bytes.some((byte) => byte !== 0)) return id;
+  }
 }
 
 /**

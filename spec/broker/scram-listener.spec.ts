@@ -62,14 +62,10 @@ describe('addScramArguments', () => {
         { name: 'bob', password: 'b.0_b@x' },
       ]),
     ).to.deep.equal([
-      '--add-scram',
-      'SCRAM-SHA-256=[name=alice,password=alice-secret]',
-      '--add-scram',
-      'SCRAM-SHA-512=[name=alice,password=alice-secret]',
-      '--add-scram',
-      'SCRAM-SHA-256=[name=bob,password=b.0_b@x]',
-      '--add-scram',
-      'SCRAM-SHA-512=[name=bob,password=b.0_b@x]',
+      '--add-scram=SCRAM-SHA-256=[name=alice,password=alice-secret]',
+      '--add-scram=SCRAM-SHA-512=[name=alice,password=alice-secret]',
+      '--add-scram=SCRAM-SHA-256=[name=bob,password=b.0_b@x]',
+      '--add-scram=SCRAM-SHA-512=[name=bob,password=b.0_b@x]',
     ]);
   });
 
