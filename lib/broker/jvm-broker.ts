@@ -4,7 +4,7 @@ import { closeSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { projectRoot } from '../project-root.js';
 import { resolveKafkaJars } from './kafka-jars.js';
-import { SCRAM_MECHANISMS, serverProperties } from './server-properties.js';
+import { SCRAM_MECHANISMS, serverProperties, type Quorum } from './server-properties.js';
 import { assertJavaToolchain } from './toolchain.js';
 
 export interface JvmBrokerOptions {
@@ -22,6 +22,12 @@ export interface JvmBrokerOptions {
    * PLAINTEXT one, with these users created in the cluster metadata when the storage is formatted.
    */
   sasl?: { port: number; users: ScramUser[] };
+  /** This node's place in a multi-node quorum; absent: a single node. */
+  quorum?: Quorum;
+  /** The id the storage is formatted with; every node of one cluster needs the same. Default: a new one. */
+  clusterId?: string;
+  /** The JVM's maximum heap, as -Xmx takes it (default 1g). */
+  maxHeap?: string;
 }
 
 /** A SCRAM user of the SASL listener; it may authenticate with either mechanism. */
@@ -41,7 +47,8 @@ export interface JvmBroker {
 
 /** Writes server.properties, formats the KRaft storage once, and starts `kafka.Kafka`. */
 export function launchJvmBroker(options: JvmBrokerOptions): JvmBroker {
-  const { port, controllerPort, dataDir, detached, log = () => undefined, sasl } = options;
+  const { port, controllerPort, dataDir, detached, log = () => undefined, sasl, quorum } = options;
+  const { clusterId = kafkaClusterId(), maxHeap = '1g' } = options;
   const scramArgs = sasl === undefined ? [] : addScramArguments(sasl.users);
   assertJavaToolchain();
   const libs = resolveKafkaJars(log);
@@ -50,7 +57,13 @@ export function launchJvmBroker(options: JvmBrokerOptions): JvmBroker {
   const propertiesFile = join(dataDir, 'server.properties');
   writeFileSync(
     propertiesFile,
-    serverProperties({ port, controllerPort, logDir, ...(sasl ? { saslPort: sasl.port } : {}) }),
+    serverProperties({
+      port,
+      controllerPort,
+      logDir,
+      ...(sasl ? { saslPort: sasl.port } : {}),
+      ...(quorum ? { quorum } : {}),
+    }),
   );
 
   const classpath = join(libs, '*');
@@ -61,7 +74,7 @@ export function launchJvmBroker(options: JvmBrokerOptions): JvmBroker {
         '-cp',
         classpath,
         'kafka.tools.StorageTool',
-        ...storageFormatArguments(kafkaClusterId(), propertiesFile, scramArgs),
+        ...storageFormatArguments(clusterId, propertiesFile, scramArgs),
       ],
       { encoding: 'utf8' },
     );
@@ -74,7 +87,7 @@ export function launchJvmBroker(options: JvmBrokerOptions): JvmBroker {
     'java',
     [
       '-Xms256m',
-      '-Xmx1g',
+      `-Xmx${maxHeap}`,
       '-XX:+UseG1GC',
       '-Djava.awt.headless=true',
       `-Dlog4j.configuration=file:${join(projectRoot(), 'config', 'kafka', 'log4j.properties')}`,
@@ -91,7 +104,7 @@ export function launchJvmBroker(options: JvmBrokerOptions): JvmBroker {
   let exited = false;
   child.once('exit', () => (exited = true));
   if (detached) child.unref();
-  else tieToThisProcess(child.pid);
+  else tieToThisProcess(child);
 
   return {
     bootstrap: `127.0.0.1:${port}`,
@@ -158,7 +171,8 @@ export function kafkaClusterId(random: (size: number) => Buffer = randomBytes): 
  * cover normal ends and Ctrl-C; a detached watchdog covers SIGKILL of this process, which no
  * handler sees: it polls our pid and stops the JVM (TERM, then KILL) once we are gone.
  */
-function tieToThisProcess(javaPid: number): void {
+function tieToThisProcess(child: ChildProcess): void {
+  const javaPid = child.pid!;
   const watchdog = spawn(
     'sh',
     [
@@ -177,6 +191,8 @@ function tieToThisProcess(javaPid: number): void {
     }
   };
   process.once('exit', killJava);
+  // A cluster's nodes are restarted many times in one run: one listener per living JVM only.
+  child.once('exit', () => process.off('exit', killJava));
 }
 
 /** Sends SIGTERM, waits up to `graceMs` for a clean exit, then SIGKILL. Resolves when gone. */
@@ -189,6 +205,13 @@ export async function stopProcess(pid: number, graceMs = 20_000): Promise<void> 
     process.kill(pid, 'SIGKILL');
     while (isRunning(pid)) await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** Sends SIGKILL: no shutdown of any kind. Resolves when gone. */
+export async function killProcess(pid: number): Promise<void> {
+  if (!isRunning(pid)) return;
+  process.kill(pid, 'SIGKILL');
+  while (isRunning(pid)) await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
 export function isRunning(pid: number): boolean {
