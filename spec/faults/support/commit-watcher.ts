@@ -14,6 +14,8 @@
  *   recordScenario({ ..., watcher: verdict.summary });
  *   expectCommitInvariants(verdict);
  *
+ * (`close()` in an after hook stops a watcher the scenario never got to stop.)
+ *
  * How "finished" is known: the output and DLQ topics must be created with
  * `message.timestamp.type=LogAppendTime` (LOG_APPEND_TIME in spec/integration/support/kafka.ts;
  * `stop()` refuses other topics), so a record's timestamp is when the broker appended it. The
@@ -81,13 +83,18 @@ export interface CommitVerdict extends CommitViolations {
   finished: number;
   /** Output records and dead letters that name no message of the source topic. */
   unattributed: number;
-  /** One line for the fault report, e.g. '0 backward, 0 past unfinished over 812 polls'. */
+  /**
+   * One line for the fault report, e.g. '0 backward, 0 past unfinished over 812 polls', with
+   * the failed polls and unattributed records when there are any.
+   */
   summary: string;
 }
 
 export interface CommitWatcher {
   /** Stops polling, reads the output and DLQ topics and judges every observation. */
   stop(): Promise<CommitVerdict>;
+  /** Stops polling without a verdict (for after hooks of a scenario that failed early). */
+  close(): Promise<void>;
 }
 
 /** Output records as `routeTo` writes them. */
@@ -121,15 +128,22 @@ export async function startCommitWatcher(options: CommitWatcherOptions): Promise
       await sleep(intervalMs);
     }
   })();
+  const close = async () => {
+    running = false;
+    await polling;
+  };
   return {
     async stop() {
-      running = false;
-      await polling;
+      await close();
       try {
         return await judge(admin, options, observations, failedPolls);
       } finally {
         await admin.disconnect();
       }
+    },
+    async close() {
+      await close();
+      await admin.disconnect();
     },
   };
 }
@@ -204,7 +218,9 @@ async function judge(
     unattributed,
     summary:
       `${violations.backwardMoves.length} backward, ${violations.pastUnfinished.length} past unfinished ` +
-      `over ${observations.length} polls`,
+      `over ${observations.length} polls` +
+      (failedPolls > 0 ? ` (${failedPolls} failed)` : '') +
+      (unattributed > 0 ? `; ${unattributed} records naming no source message` : ''),
   };
 }
 
