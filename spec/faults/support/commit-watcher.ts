@@ -78,6 +78,8 @@ export interface CommitVerdict extends CommitViolations {
   observations: number;
   /** Polls that failed (broker down, coordinator loading): no observation. */
   failedPolls: number;
+  /** What they failed with, each message once. */
+  pollErrors: string[];
   partitions: number;
   /** Source offsets with an output record or a dead letter. */
   finished: number;
@@ -111,6 +113,7 @@ export async function startCommitWatcher(options: CommitWatcherOptions): Promise
   await admin.connect();
   const observations: CommitObservation[] = [];
   let failedPolls = 0;
+  const pollErrors = new Set<string>();
   let running = true;
   const polling = (async () => {
     while (running) {
@@ -122,8 +125,9 @@ export async function startCommitWatcher(options: CommitWatcherOptions): Promise
           at,
           committed: new Map((entry?.partitions ?? []).map((p) => [p.partition, p.offset])),
         });
-      } catch {
+      } catch (error) {
         failedPolls += 1;
+        pollErrors.add(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
       }
       await sleep(intervalMs);
     }
@@ -136,7 +140,7 @@ export async function startCommitWatcher(options: CommitWatcherOptions): Promise
     async stop() {
       await close();
       try {
-        return await judge(admin, options, observations, failedPolls);
+        return await judge(admin, options, observations, { failedPolls, pollErrors: [...pollErrors] });
       } finally {
         await admin.disconnect();
       }
@@ -165,7 +169,7 @@ async function judge(
   admin: Admin,
   options: CommitWatcherOptions,
   observations: CommitObservation[],
-  failedPolls: number,
+  { failedPolls, pollErrors }: { failedPolls: number; pollErrors: string[] },
 ): Promise<CommitVerdict> {
   const {
     kafka,
@@ -213,6 +217,7 @@ async function judge(
     ...violations,
     observations: observations.length,
     failedPolls,
+    pollErrors,
     partitions,
     finished: earliest.size,
     unattributed,
