@@ -139,6 +139,8 @@ export async function startCommitWatcher(options: CommitWatcherOptions): Promise
   return {
     async stop() {
       await close();
+      if (failedPolls > 0)
+        console.log(`      commit watcher: ${failedPolls} polls failed (${[...pollErrors].join('; ')})`);
       try {
         return await judge(admin, options, observations, { failedPolls, pollErrors: [...pollErrors] });
       } finally {
