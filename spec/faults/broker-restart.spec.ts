@@ -13,6 +13,7 @@ import { produceAll, waitForCommitsAtEnd } from '../integration/support/produce.
 import { ServiceProcess, type LogLine } from '../integration/support/service-process.js';
 import { header, readTopic, sleep } from '../integration/support/topic-reader.js';
 import { faultBroker } from './support/fault-broker.js';
+import { expectCommitInvariants, startCommitWatcher, type CommitWatcher } from './support/commit-watcher.js';
 import { recordScenario } from './support/report.js';
 
 /** One answer (or non-answer) of `/readyz`, as an orchestrator's probe would see it. */
@@ -120,11 +121,13 @@ describe('fault: the broker restarts mid-run', function () {
   let brokerDown = false;
   const services: ServiceProcess[] = [];
   let supervising = false;
+  let watcher: CommitWatcher | undefined;
 
   before(() => (kafka = testKafka()));
 
   after(async () => {
     supervising = false;
+    await watcher?.close();
     // Other specs share this broker: it must be up again whatever happened here.
     if (brokerDown) {
       await faultBroker().resume();
@@ -143,6 +146,14 @@ describe('fault: the broker restarts mid-run', function () {
     await produceAll(kafka, names.source, messages);
     const sourceEnds = await endOffsets(kafka, names.source);
     expect(await sumOf(Promise.resolve(sourceEnds))).to.equal(EVENTS);
+    // Polls through the outage too: the polls that fail then are counted, not judged.
+    watcher = await startCommitWatcher({
+      kafka,
+      groupId,
+      sourceTopic: names.source,
+      outputTopics: [names.output],
+      dlqTopic: names.dlq,
+    });
 
     const env = {
       KAFKA_BROKERS: process.env.KAFKA_BROKERS!,
@@ -250,6 +261,8 @@ describe('fault: the broker restarts mid-run', function () {
       last.kill('SIGTERM');
       const exit = await last.exited;
       expect(exit.code, `the last service's exit; stderr: ${last.stderr.join('')}`).to.equal(0);
+      const verdict = await watcher.stop();
+      watcher = undefined;
 
       // What came out, read by an independent consumer: the output topic is final now.
       const outputTotal = await outputCount();
@@ -281,6 +294,7 @@ describe('fault: the broker restarts mid-run', function () {
           `flaky pipeline 2-10 ms, 5 % transient failures; ${crashes.length} service restart(s)`,
         lost,
         duplicates,
+        watcher: verdict.summary,
         notes:
           `readyz during outage: ${notReady.length}/${outage.length} not-ready answers (${reasons.join(', ') || 'none'})` +
           (firstNotReady ? `, from ${seconds(firstNotReady.at - halted)} after the halt` : '') +
@@ -297,6 +311,7 @@ describe('fault: the broker restarts mid-run', function () {
         'dead letters',
       ).to.deep.equal([]);
       expect(strays).to.deep.equal([]);
+      expectCommitInvariants(verdict);
 
       // Either it rode the outage out, or each exit was loud: non-zero with an error line.
       for (const crash of crashes) {

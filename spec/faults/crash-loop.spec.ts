@@ -2,10 +2,17 @@ import { expect } from 'chai';
 import type { Admin, Kafka, Message } from 'kafkajs';
 import { join } from 'node:path';
 import { projectRoot } from '../../lib/project-root.js';
-import { createTopic, endOffsets, randomName, testKafka } from '../integration/support/kafka.js';
+import {
+  createTopic,
+  endOffsets,
+  LOG_APPEND_TIME,
+  randomName,
+  testKafka,
+} from '../integration/support/kafka.js';
 import { produceAll, waitForCommitsAtEnd } from '../integration/support/produce.js';
-import { ServiceProcess } from '../integration/support/service-process.js';
+import { ServiceProcess, type LogLine } from '../integration/support/service-process.js';
 import { header, readTopic, sleep, type ReadMessage } from '../integration/support/topic-reader.js';
+import { expectCommitInvariants, startCommitWatcher, type CommitWatcher } from './support/commit-watcher.js';
 import { recordScenario } from './support/report.js';
 
 /**
@@ -31,8 +38,6 @@ interface Kill {
   ends: Map<number, string>;
   /** Messages below the committed offsets, over all partitions. */
   committedCount: bigint;
-  /** Clock time right after the SIGKILL: whatever the process wrote carries an earlier timestamp. */
-  killedAt: number;
   /** Group joins the killed process logged: more than one means a rebalance mid-run. */
   joins: number;
 }
@@ -56,9 +61,12 @@ describe('fault: crash loop (SIGKILL at random moments)', function () {
   let kafka: Kafka;
   let admin: Admin | undefined;
   let services: ServiceProcess[] = [];
+  let watcher: CommitWatcher | undefined;
   before(() => (kafka = testKafka('crash-loop-spec')));
 
   afterEach(async () => {
+    await watcher?.close();
+    watcher = undefined;
     for (const service of services) service.kill('SIGKILL');
     await Promise.all(services.map((s) => s.exited));
     services = [];
@@ -75,9 +83,16 @@ describe('fault: crash loop (SIGKILL at random moments)', function () {
       dlq: randomName('crash-loop-dlq'),
     };
     await createTopic(kafka, names.source, PARTITIONS);
-    await createTopic(kafka, names.output, PARTITIONS);
-    await createTopic(kafka, names.dlq, 3);
+    await createTopic(kafka, names.output, PARTITIONS, LOG_APPEND_TIME);
+    await createTopic(kafka, names.dlq, 3, LOG_APPEND_TIME);
     const groupId = randomName('crash-loop-group');
+    watcher = await startCommitWatcher({
+      kafka,
+      groupId,
+      sourceTopic: names.source,
+      outputTopics: [names.output],
+      dlqTopic: names.dlq,
+    });
 
     const kinds: Kind[] = [
       ...Array<Kind>(TOTAL - MALFORMED - SCHEMA_INVALID).fill('valid'),
@@ -129,10 +144,12 @@ describe('fault: crash loop (SIGKILL at random moments)', function () {
     // random pause; each process runs at least until it joined the group and a random while.
     const targets = Array.from({ length: KILLS }, () => 0.05 + random() * 0.8).sort((a, b) => a - b);
     const kills: Kill[] = [];
+    // When each run first joined the group, by its own log line: it writes nothing before.
+    const joinedAt: number[] = [];
     const started = Date.now();
     for (const target of targets) {
       const service = start();
-      await service.waitForLog((line) => line.message === 'Joined the consumer group', 120_000);
+      joinedAt.push(firstJoin(await service.waitForLog(isJoin, 120_000)));
       await sleep(random() * 1000);
       let exited = false;
       void service.exited.then(() => (exited = true));
@@ -146,13 +163,12 @@ describe('fault: crash loop (SIGKILL at random moments)', function () {
       const killEnds = await endOffsets(kafka, names.source);
       const committed = await committedNow();
       service.kill('SIGKILL');
-      const killedAt = Date.now();
       const exit = await service.exited;
       expect(exit.signal, `kill ${kills.length + 1}: ${tail(service)}`).to.equal('SIGKILL');
       const count = committedCount(committed);
       // A kill after the whole backlog was committed would inject no fault.
       expect(count < BigInt(TOTAL), `kill ${kills.length + 1} came after the end`).to.equal(true);
-      kills.push({ committed, ends: killEnds, committedCount: count, killedAt, joins: joinsOf(service) });
+      kills.push({ committed, ends: killEnds, committedCount: count, joins: joinsOf(service) });
     }
     const killsDoneMs = Date.now() - started;
 
@@ -162,6 +178,7 @@ describe('fault: crash loop (SIGKILL at random moments)', function () {
       240_000,
     );
     const runMs = Date.now() - started;
+    joinedAt.push(firstJoin(await last.waitForLog(isJoin)));
 
     // The independent reader: the source (to know each key's partition and offset), then
     // exactly as many messages from the output and the DLQ as their end offsets say exist.
@@ -179,12 +196,15 @@ describe('fault: crash loop (SIGKILL at random moments)', function () {
       (r.kind === 'valid' ? ledger.dlq : ledger.output).has(r.key),
     );
     // Which run wrote a copy (0-based here, 1-based in messages; run k ends with kill k, the
-    // last run is the one left running): the producer stamps each record when it encodes the
-    // request, so a copy written by the run that kill k ended is older than kill k.
-    const runOf = (timestamp: number) => {
-      const run = kills.findIndex((kill) => timestamp <= kill.killedAt);
-      return run === -1 ? kills.length : run;
-    };
+    // last run is the one left running): the broker stamps each record when it appends it
+    // (LogAppendTime, for the commit watcher), a run writes nothing before it joined, and a
+    // killed run's last requests are appended long before the next run has started and joined,
+    // so a copy belongs to the last run that had joined by its timestamp.
+    const runOf = (timestamp: number) =>
+      Math.max(
+        0,
+        joinedAt.findLastIndex((at) => at <= timestamp),
+      );
     const committedAtKill = (record: SourceRecord, kill: number) =>
       BigInt(record.offset) < BigInt(kills[kill]!.committed.get(record.partition) ?? '-1');
     let duplicates = 0;
@@ -216,6 +236,8 @@ describe('fault: crash loop (SIGKILL at random moments)', function () {
 
     last.kill('SIGTERM');
     const lastExit = await last.exited;
+    const verdict = await watcher.stop();
+    watcher = undefined;
 
     recordScenario({
       scenario: 'crash loop',
@@ -223,6 +245,7 @@ describe('fault: crash loop (SIGKILL at random moments)', function () {
       faults: `${kills.length} SIGKILL+restart, ${MALFORMED} malformed + ${SCHEMA_INVALID} schema-invalid, 1-20 ms latency, 5 % transient failures`,
       lost: lost.length,
       duplicates,
+      watcher: verdict.summary,
       notes:
         `seed ${seed}; kills at committed ${kills.map((k) => k.committedCount.toString()).join('/')}` +
         ` of ${TOTAL}; done but uncommitted at each kill ${doneUncommitted.join('/')}, of which written` +
@@ -245,6 +268,7 @@ describe('fault: crash loop (SIGKILL at random moments)', function () {
       unexplained.slice(0, 20),
       `${unexplained.length} duplicates not explained by a kill`,
     ).to.deep.equal([]);
+    expectCommitInvariants(verdict);
     expect(Object.fromEntries(final.committed), 'final committed offsets').to.deep.equal(
       Object.fromEntries(final.ends),
     );
@@ -345,8 +369,17 @@ function sum(offsets: Map<number, string>): bigint {
   return total;
 }
 
+const isJoin = (line: LogLine) => line.message === 'Joined the consumer group';
+
+/** The moment the service logged its join (its own clock: this machine's, as the broker's). */
+function firstJoin(line: LogLine): number {
+  const at = Date.parse(String(line.timestamp));
+  if (Number.isNaN(at)) throw new Error(`a join line without a timestamp: ${JSON.stringify(line)}`);
+  return at;
+}
+
 function joinsOf(service: ServiceProcess): number {
-  return service.lines.filter((line) => line.message === 'Joined the consumer group').length;
+  return service.lines.filter(isJoin).length;
 }
 
 function tail(service: ServiceProcess): string {

@@ -4,6 +4,7 @@ import {
   createTopic,
   committedOffsets,
   endOffsets,
+  LOG_APPEND_TIME,
   randomName,
   testKafka,
   withAdmin,
@@ -21,6 +22,11 @@ import {
   scrape,
   sleep,
 } from './support/dlq-outage-kit.js';
+import {
+  expectCommitInvariants,
+  startCommitWatcher,
+  type CommitWatcher as InvariantWatcher,
+} from './support/commit-watcher.js';
 import { recordScenario } from './support/report.js';
 
 /**
@@ -37,8 +43,10 @@ describe('fault: the dead-letter topic goes away while the service runs', functi
   this.timeout(420_000);
   let kafka: Kafka;
   const services: ServiceProcess[] = [];
+  let watcher: InvariantWatcher | undefined;
   before(() => (kafka = testKafka('dlq-outage-fault')));
   after(async () => {
+    await watcher?.close();
     for (const service of services) if (await isRunning(service)) service.kill('SIGKILL');
     await Promise.all(services.map((service) => service.exited));
   });
@@ -94,8 +102,17 @@ describe('fault: the dead-letter topic goes away while the service runs', functi
     const names = { source: randomName('events'), output: randomName('out'), dlq: randomName('dlq') };
     const groupId = randomName('group');
     await createTopic(kafka, names.source, PARTITIONS);
-    await createTopic(kafka, names.output, PARTITIONS);
-    await createTopic(kafka, names.dlq, PARTITIONS);
+    await createTopic(kafka, names.output, PARTITIONS, LOG_APPEND_TIME);
+    await createTopic(kafka, names.dlq, PARTITIONS, LOG_APPEND_TIME);
+    // Every commit of the scenario, judged against when each message was finished (the one
+    // below checks where the commits stop during the outage).
+    watcher = await startCommitWatcher({
+      kafka,
+      groupId,
+      sourceTopic: names.source,
+      outputTopics: [names.output],
+      dlqTopic: names.dlq,
+    });
     const env = {
       KAFKA_BROKERS: process.env.KAFKA_BROKERS!,
       KAFKA_TOPIC: names.source,
@@ -181,7 +198,7 @@ describe('fault: the dead-letter topic goes away while the service runs', functi
       watch.stop();
       await watch.done;
       expect(watch.violations, 'commits past an unwritten dead letter').to.deep.equal([]);
-      await createTopic(kafka, names.dlq, PARTITIONS);
+      await createTopic(kafka, names.dlq, PARTITIONS, LOG_APPEND_TIME);
       const second = start();
       const secondPort = await second.httpPort();
       // Wait for the dead letters to arrive; they are counted below, with the output.
@@ -242,6 +259,8 @@ describe('fault: the dead-letter topic goes away while the service runs', functi
       const secondStillUp = await isRunning(second);
       second.kill('SIGTERM');
       const secondExit = await exitWithin(second, 60_000);
+      const verdict = await watcher.stop();
+      watcher = undefined;
       const failures = firstOutage.failures;
       recordScenario({
         scenario: 'DLQ outage (service processes; DLQ topic deleted, restarts mid-outage, recreated)',
@@ -251,6 +270,7 @@ describe('fault: the dead-letter topic goes away while the service runs', functi
           `(${failures} failed writes); SIGTERM mid-outage, then a start-up refused (DLQ missing)`,
         lost,
         duplicates,
+        watcher: verdict.summary,
         notes:
           `${watch.polls} commit polls, ${watch.violations.length} commits past a pending dead letter; ` +
           `/readyz 503 seen ${firstOutage.notReadyPolls} times; duplicates: ${output.length - outputByKey.size} ` +
@@ -264,6 +284,7 @@ describe('fault: the dead-letter topic goes away while the service runs', functi
       expect(strayOutput, 'messages in the output that are not valid events').to.deep.equal([]);
       expect(lost).to.equal(0);
       expect(unexplained, 'duplicates the restart does not explain').to.deep.equal([]);
+      expectCommitInvariants(verdict);
       expect(secondStillUp, 'the second process was still running').to.equal(true);
       expect(secondExit.code).to.equal(0);
       for (const service of services) {

@@ -5,6 +5,7 @@ import {
   createTopic,
   committedOffsets,
   endOffsets,
+  LOG_APPEND_TIME,
   randomName,
   testKafka,
   withAdmin,
@@ -29,6 +30,12 @@ import {
   produceWithJava,
   type JavaRecord,
 } from './support/hostile-input-kit.js';
+import {
+  expectCommitInvariants,
+  startCommitWatcher,
+  type CommitWatcher,
+  type CommitVerdict,
+} from './support/commit-watcher.js';
 import { recordScenario } from './support/report.js';
 
 /**
@@ -42,8 +49,11 @@ describe('fault: hostile input', function () {
   this.timeout(600_000);
   let kafka: Kafka;
   const services: ServiceProcess[] = [];
+  let watcher: CommitWatcher | undefined;
   before(() => (kafka = testKafka('hostile-input-fault')));
   afterEach(async () => {
+    await watcher?.close();
+    watcher = undefined;
     for (const service of services) if (await isRunning(service)) service.kill('SIGKILL');
     await Promise.all(services.map((service) => service.exited));
     services.length = 0;
@@ -57,8 +67,27 @@ describe('fault: hostile input', function () {
 
   async function topics(partitions = 3): Promise<Topics> {
     const names = { source: randomName('hostile'), output: randomName('out'), dlq: randomName('dlq') };
-    for (const topic of Object.values(names)) await createTopic(kafka, topic, partitions);
+    await createTopic(kafka, names.source, partitions);
+    await createTopic(kafka, names.output, partitions, LOG_APPEND_TIME);
+    await createTopic(kafka, names.dlq, partitions, LOG_APPEND_TIME);
     return names;
+  }
+
+  /** Watches the group's commits from before the service starts (see commit-watcher.ts). */
+  async function watchCommits(names: Topics, groupId: string): Promise<void> {
+    watcher = await startCommitWatcher({
+      kafka,
+      groupId,
+      sourceTopic: names.source,
+      outputTopics: [names.output],
+      dlqTopic: names.dlq,
+    });
+  }
+
+  async function commitVerdict(): Promise<CommitVerdict> {
+    const verdict = await watcher!.stop();
+    watcher = undefined;
+    return verdict;
   }
 
   /** The compiled service on `names`, started, joined and ready. */
@@ -358,6 +387,7 @@ describe('fault: hostile input', function () {
     const started = Date.now();
     const names = await topics();
     const groupId = randomName('group');
+    await watchCommits(names, groupId);
     const { service, port } = await startService(names, groupId);
 
     const normal = (from: number, count: number): Case[] =>
@@ -451,12 +481,14 @@ describe('fault: hostile input', function () {
 
     const survived = await isRunning(service);
     const metrics = await scrape(port);
+    const verdict = await commitVerdict();
     recordScenario({
       scenario: 'Hostile input: catalogue (default pipeline, OUTPUT_TOPIC)',
       events: cases.length,
       faults: `${hostile.length + JAVA_CASES.length} hostile messages, one per kind; 6 canaries after them`,
       lost,
       duplicates,
+      watcher: verdict.summary,
       notes:
         `${problems.length} problems; DLQ ${metric(metrics, 'dlq_messages_total')}, processed ` +
         `${metric(metrics, 'events_processed_total')}; still running: ${survived}; ` +
@@ -464,6 +496,7 @@ describe('fault: hostile input', function () {
     });
     expect(problems, 'hostile messages that did not end where they should').to.deep.equal([]);
     expect(lost).to.equal(0);
+    expectCommitInvariants(verdict);
     await expectSurvived(service, port);
     expect((await readyz(port)).status, 'ready after the hostile input').to.equal(200);
   });
@@ -519,6 +552,7 @@ describe('fault: hostile input', function () {
     const started = Date.now();
     const names = await topics();
     const groupId = randomName('group');
+    await watchCommits(names, groupId);
     // 32 workers: dead letters and output writes of large messages pile up while a request is
     // in flight, as they do in production with a pool of that size.
     const { service, port } = await startService(names, groupId, { WORKER_POOL_SIZE: '32' });
@@ -629,12 +663,14 @@ describe('fault: hostile input', function () {
       }
     }
     const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
+    const verdict = await commitVerdict();
     recordScenario({
       scenario: 'Hostile input: memory under a burst of large hostile messages',
       events: BURST,
       faults: `${BURST} hostile messages of ~150-200 KB (${mb(bytesProduced)} MB; deep nesting, garbage, binary, __proto__, duplicate keys, huge numbers)`,
       lost,
       duplicates,
+      watcher: verdict.summary,
       notes:
         `RSS before ${mb(rssBefore)} MB, peak ${mb(rssPeak)} MB, after ${mb(rssAfter)} MB ` +
         `(${samples.length} samples); ${misrouted.length} misrouted; output write retries ` +
@@ -645,6 +681,7 @@ describe('fault: hostile input', function () {
     expect(lost).to.equal(0);
     expect(failedWrites).to.deep.equal({ outputRetries: 0, dlq: 0 });
     expect(duplicates).to.equal(0);
+    expectCommitInvariants(verdict);
     expect(rssPeak, 'resident memory').to.be.below(2 ** 30);
     await expectSurvived(service, port);
   });
@@ -653,6 +690,7 @@ describe('fault: hostile input', function () {
     const started = Date.now();
     const names = await topics(1);
     const groupId = randomName('group');
+    await watchCommits(names, groupId);
     const { service, port } = await startService(names, groupId);
 
     // A record that fits the broker's default limit (message.max.bytes, 1048588 bytes for a
@@ -695,7 +733,8 @@ describe('fault: hostile input', function () {
           {
             type: ConfigResourceTypes.TOPIC,
             name: names.dlq,
-            configEntries: [{ name: 'max.message.bytes', value: String(2 * limit) }],
+            // alterConfigs replaces the topic's settings: the append times must be set again.
+            configEntries: [{ name: 'max.message.bytes', value: String(2 * limit) }, ...LOG_APPEND_TIME],
           },
         ],
       }),
@@ -714,16 +753,19 @@ describe('fault: hostile input', function () {
     }
     expect(ready.status).to.equal(200);
     await expectSurvived(service, port);
+    const verdict = await commitVerdict();
     recordScenario({
       scenario: 'Hostile input: dead letter larger than the DLQ topic accepts',
       events: 3,
       faults: `1 message ${limit - 200} bytes (fits the source topic, its dead letter does not)`,
       lost: 0,
       duplicates: letters.length - 1,
+      watcher: verdict.summary,
       notes:
         `held unsettled (commit at 1, /readyz 503, ${failures} failed writes) until the DLQ topic's ` +
         `max.message.bytes was raised; run ${Math.round((Date.now() - started) / 1000)} s`,
     });
+    expectCommitInvariants(verdict);
   });
 });
 

@@ -13,6 +13,7 @@ import {
 import { produceAll, waitForCommitsAtEnd } from '../integration/support/produce.js';
 import { ServiceProcess } from '../integration/support/service-process.js';
 import { header, readTopic, sleep } from '../integration/support/topic-reader.js';
+import { expectCommitInvariants, startCommitWatcher, type CommitWatcher } from './support/commit-watcher.js';
 import { recordScenario } from './support/report.js';
 
 const EVENTS = 24_000;
@@ -55,9 +56,11 @@ describe('fault: scale-out and rebalances across service processes', function ()
   this.timeout(300_000);
   let kafka: Kafka;
   const services: ServiceProcess[] = [];
+  let watcher: CommitWatcher | undefined;
 
   before(() => (kafka = testKafka()));
   after(async () => {
+    await watcher?.close();
     for (const service of services) service.kill('SIGKILL');
     await Promise.all(services.map((service) => service.exited));
   });
@@ -81,6 +84,13 @@ describe('fault: scale-out and rebalances across service processes', function ()
       [...offsets.values()].reduce((sum, offset) => sum + Math.max(0, Number(offset)), 0);
     expect(total(ends)).to.equal(EVENTS);
     expect(ends.size).to.equal(PARTITIONS);
+    watcher = await startCommitWatcher({
+      kafka,
+      groupId,
+      sourceTopic: names.source,
+      outputTopics: [names.output],
+      dlqTopic: names.dlq,
+    });
 
     const start = (name: string) => {
       const service = new ServiceProcess({
@@ -194,6 +204,8 @@ describe('fault: scale-out and rebalances across service processes', function ()
     expect(aExit.code, `A's exit; stderr: ${a.stderr.join('')}`).to.equal(0);
     expect(dExit.code, `D's exit; stderr: ${d.stderr.join('')}`).to.equal(0);
     expect((await b.exited).signal).to.equal('SIGKILL');
+    const verdict = await watcher.stop();
+    watcher = undefined;
 
     const output = await readTopic(kafka, names.output, total(await endOffsets(kafka, names.output)), {
       timeoutMs: 120_000,
@@ -215,6 +227,7 @@ describe('fault: scale-out and rebalances across service processes', function ()
         'flaky pipeline 5-15 ms, 5 % transient failures',
       lost,
       duplicates,
+      watcher: verdict.summary,
       notes:
         `${invalidKeys.length} invalid events; settled at kill ${settledAtKill}, at SIGTERM ${settledAtTerm}; ` +
         `C drained: ${String(cShutDown?.drained)}; ${Math.round((Date.now() - started) / 1000)} s`,
@@ -229,6 +242,7 @@ describe('fault: scale-out and rebalances across service processes', function ()
       `${missingInvalid.length} invalid events missing from the DLQ`,
     ).to.deep.equal([]);
     expect(lost).to.equal(0);
+    expectCommitInvariants(verdict);
     // Nothing in the wrong place: no invalid event forwarded, no valid one dead-lettered.
     expect(invalidKeys.filter((key) => outputKeys.has(key))).to.deep.equal([]);
     const invalidSet = new Set(invalidKeys);

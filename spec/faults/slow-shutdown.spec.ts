@@ -2,10 +2,17 @@ import { expect } from 'chai';
 import type { Admin, Kafka, Message } from 'kafkajs';
 import { join } from 'node:path';
 import { projectRoot } from '../../lib/project-root.js';
-import { createTopic, endOffsets, randomName, testKafka } from '../integration/support/kafka.js';
+import {
+  createTopic,
+  endOffsets,
+  LOG_APPEND_TIME,
+  randomName,
+  testKafka,
+} from '../integration/support/kafka.js';
 import { produceAll, waitForCommitsAtEnd } from '../integration/support/produce.js';
 import { ServiceProcess } from '../integration/support/service-process.js';
 import { header, readTopic, sleep, type ReadMessage } from '../integration/support/topic-reader.js';
+import { expectCommitInvariants, startCommitWatcher, type CommitWatcher } from './support/commit-watcher.js';
 import { recordScenario } from './support/report.js';
 
 /**
@@ -24,9 +31,12 @@ describe('fault: slow shutdown (processing longer than SHUTDOWN_TIMEOUT_MS)', fu
   let kafka: Kafka;
   let admin: Admin | undefined;
   let services: ServiceProcess[] = [];
+  let watcher: CommitWatcher | undefined;
   before(() => (kafka = testKafka('slow-shutdown-spec')));
 
   afterEach(async () => {
+    await watcher?.close();
+    watcher = undefined;
     for (const service of services) service.kill('SIGKILL');
     await Promise.all(services.map((s) => s.exited));
     services = [];
@@ -41,9 +51,16 @@ describe('fault: slow shutdown (processing longer than SHUTDOWN_TIMEOUT_MS)', fu
       dlq: randomName('slow-shutdown-dlq'),
     };
     await createTopic(kafka, names.source, PARTITIONS);
-    await createTopic(kafka, names.output, PARTITIONS);
-    await createTopic(kafka, names.dlq, 1);
+    await createTopic(kafka, names.output, PARTITIONS, LOG_APPEND_TIME);
+    await createTopic(kafka, names.dlq, 1, LOG_APPEND_TIME);
     const groupId = randomName('slow-shutdown-group');
+    watcher = await startCommitWatcher({
+      kafka,
+      groupId,
+      sourceTopic: names.source,
+      outputTopics: [names.output],
+      dlqTopic: names.dlq,
+    });
     // A few schema-invalid events among the slow valid ones: they settle at once (dead letter),
     // so commits can also move past messages that never reached the output.
     const messages: Message[] = Array.from({ length: COUNT }, (_, i) =>
@@ -173,6 +190,8 @@ describe('fault: slow shutdown (processing longer than SHUTDOWN_TIMEOUT_MS)', fu
     }
     second.kill('SIGTERM');
     const secondExit = await second.exited;
+    const verdict = await watcher.stop();
+    watcher = undefined;
 
     recordScenario({
       scenario: 'slow shutdown',
@@ -180,6 +199,7 @@ describe('fault: slow shutdown (processing longer than SHUTDOWN_TIMEOUT_MS)', fu
       faults: `SIGTERM with ${String(draining?.running)} running, 5000 ms processing > SHUTDOWN_TIMEOUT_MS=1000, restart`,
       lost: lost.length,
       duplicates,
+      watcher: verdict.summary,
       notes:
         `exit code ${exit.code} ${exitMs} ms after SIGTERM; committed ${committedCount} of ${COUNT};` +
         ` unsettled at exit ${unsettledAtExit.length}; settled but uncommitted ${settledUncommitted};` +
@@ -198,6 +218,7 @@ describe('fault: slow shutdown (processing longer than SHUTDOWN_TIMEOUT_MS)', fu
     expect([...violations].slice(0, 20), `${violations.size} commits past unsettled messages`).to.deep.equal(
       [],
     );
+    expectCommitInvariants(verdict);
     expect(committedCount > 0n, 'something was committed before the SIGTERM').to.equal(true);
     expect(unsettledAtExit.length, 'messages left unsettled by run 1').to.be.greaterThan(0);
 

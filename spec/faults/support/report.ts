@@ -9,6 +9,8 @@ export interface ScenarioResult {
   faults: string;
   lost: number;
   duplicates: number;
+  /** The commit watcher's verdict (CommitVerdict.summary), for scenarios with a consumer group. */
+  watcher?: string;
   notes?: string;
 }
 
@@ -23,9 +25,12 @@ export function recordScenario(result: ScenarioResult): void {
 export function printReport(): void {
   if (results.length === 0) return;
   const lines = [
-    '| scenario | events | faults injected | lost | duplicates |',
-    '|---|---|---|---|---|',
-    ...results.map((r) => `| ${r.scenario} | ${r.events} | ${r.faults} | ${r.lost} | ${r.duplicates} |`),
+    '| scenario | events | faults injected | lost | duplicates | commit watcher |',
+    '|---|---|---|---|---|---|',
+    ...results.map(
+      (r) =>
+        `| ${r.scenario} | ${r.events} | ${r.faults} | ${r.lost} | ${r.duplicates} | ${r.watcher ?? 'n/a'} |`,
+    ),
   ];
   console.log(`\n${lines.join('\n')}\n`);
   const dir = join(projectRoot(), '.cache');

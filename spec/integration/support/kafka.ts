@@ -99,14 +99,24 @@ export async function endOffsets(kafka: Kafka, topic: string): Promise<Map<numbe
   });
 }
 
-/** A fresh source, output and dead-letter topic for one run of the service. */
+/**
+ * Topic settings under which the broker stamps each record with the time it appended it, not
+ * the producer's clock: the fault suite's commit watcher reads from the output and dead-letter
+ * topics when each message was finished.
+ */
+export const LOG_APPEND_TIME = [{ name: 'message.timestamp.type', value: 'LogAppendTime' }];
+
+/**
+ * A fresh source, output and dead-letter topic for one run of the service; the output and the
+ * dead letters carry broker append times (LOG_APPEND_TIME).
+ */
 export async function createServiceTopics(
   kafka: Kafka,
   partitions: number,
 ): Promise<{ source: string; output: string; dlq: string }> {
   const names = { source: randomName('events'), output: randomName('output'), dlq: randomName('dlq') };
   await createTopic(kafka, names.source, partitions);
-  await createTopic(kafka, names.output, partitions);
-  await createTopic(kafka, names.dlq, 1);
+  await createTopic(kafka, names.output, partitions, LOG_APPEND_TIME);
+  await createTopic(kafka, names.dlq, 1, LOG_APPEND_TIME);
   return names;
 }
