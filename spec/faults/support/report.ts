@@ -9,6 +9,8 @@ export interface ScenarioResult {
   faults: string;
   lost: number;
   duplicates: number;
+  /** Duplicates divided by the service processes SIGKILLed, for scenarios that kill them. */
+  duplicatesPerKill?: number;
   /** The commit watcher's verdict (CommitVerdict.summary), for scenarios with a consumer group. */
   watcher?: string;
   notes?: string;
@@ -29,11 +31,15 @@ export function printReport(): void {
     '|---|---|---|---|---|---|',
     ...results.map(
       (r) =>
-        `| ${r.scenario} | ${r.events} | ${r.faults} | ${r.lost} | ${r.duplicates} | ${r.watcher ?? 'n/a'} |`,
+        `| ${r.scenario} | ${r.events} | ${r.faults} | ${r.lost} | ${r.duplicates}${perKill(r)} | ${r.watcher ?? 'n/a'} |`,
     ),
   ];
   console.log(`\n${lines.join('\n')}\n`);
   const dir = join(projectRoot(), '.cache');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'fault-report.json'), JSON.stringify(results, null, 2));
+}
+
+function perKill({ duplicatesPerKill }: ScenarioResult): string {
+  return duplicatesPerKill === undefined ? '' : ` (${duplicatesPerKill} per kill)`;
 }

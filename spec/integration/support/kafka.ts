@@ -37,11 +37,12 @@ export async function createTopic(
   topic: string,
   numPartitions: number,
   configEntries: Array<{ name: string; value: string }> = [],
+  replicationFactor = 1,
 ): Promise<void> {
   await withAdmin(kafka, async (admin) => {
     await admin.createTopics({
       waitForLeaders: false,
-      topics: [{ topic, numPartitions, replicationFactor: 1, configEntries }],
+      topics: [{ topic, numPartitions, replicationFactor, configEntries }],
     });
     const deadline = Date.now() + 30_000;
     for (;;) {
