@@ -49,7 +49,7 @@ describe('fault: leader moves on a 3-broker cluster', function () {
             step(`broker ${node.nodeId} answers`);
             await inSync(node.nodeId);
             step(`broker ${node.nodeId} back in sync`);
-            await steady();
+            await steady(3000);
           }
           return 'every broker in turn: SIGTERM (controlled shutdown), restart, back in the ISR';
         },
@@ -67,7 +67,7 @@ describe('fault: leader moves on a 3-broker cluster', function () {
         async fault({ cluster, leaders, killAfterMove, inSync, random, step }) {
           const before = await leaders.leaders();
           // A broker that leads some of the source topic's partitions, so its death moves them.
-          const leading = [...new Set(before.values())];
+          const leading = [...new Set(before.values())].filter((leader) => leader > 0);
           const node = cluster.nodes.find(
             (n) => n.nodeId === leading[Math.floor(random() * leading.length)],
           )!;

@@ -22,7 +22,10 @@ export class LeaderWatch {
           this.admin = this.kafka.admin();
           await this.admin.connect();
         }
-        return await leadersOf(this.admin, this.topic);
+        const leaders = await leadersOf(this.admin, this.topic);
+        // A broker that just started may answer before it knows the topic.
+        if (leaders.size > 0) return leaders;
+        throw new Error(`no partitions of ${this.topic} in the metadata`);
       } catch (error) {
         await this.close();
         if (Date.now() > deadline) throw error;
