@@ -39,6 +39,8 @@ export interface Metrics {
   readonly commits: CounterHandle;
   readonly commitFailures: CounterHandle;
   readonly dlqWriteFailures: CounterHandle;
+  /** Fetched batches dropped because they did not continue their partition (fetched before a rejoin). */
+  readonly staleBatches: CounterHandle;
 
   /**
    * One message written to the dead-letter topic: bumps the Go `dlq_messages_total` and the
@@ -176,6 +178,10 @@ export function createMetrics(
     messagesInFlight: inFlight.labels(service),
     commits: counter('myeventstream_commits_total', 'Successful offset commits.'),
     commitFailures: counter('myeventstream_commit_failures_total', 'Failed offset commits.'),
+    staleBatches: counter(
+      'myeventstream_stale_batches_total',
+      'Fetched batches dropped because they did not continue their partition (fetched before a rejoin).',
+    ),
     dlqWriteFailures: counter(
       'myeventstream_dlq_write_failures_total',
       'Failed writes to the dead-letter topic.',
