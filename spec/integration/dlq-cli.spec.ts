@@ -701,10 +701,22 @@ describe('boundedRead (the read loop of dlq replay, against a real broker)', fun
   });
 });
 
+/**
+ * Polls `condition` until it holds. A poll that throws counts as not yet, up to the deadline:
+ * the first offset requests on a new topic can meet NOT_LEADER_OR_FOLLOWER on a loaded machine.
+ */
 async function until(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+  for (;;) {
+    let failure: unknown;
+    try {
+      if (await condition()) return;
+    } catch (error) {
+      failure = error;
+    }
+    if (Date.now() > deadline) {
+      throw failure instanceof Error ? failure : new Error(`condition not met within ${timeoutMs} ms`);
+    }
     await sleep(100);
   }
 }
