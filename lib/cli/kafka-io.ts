@@ -3,6 +3,7 @@ import { Kafka, logLevel, type Admin, type EachBatchPayload, type KafkaMessage }
 import { errorMessage } from '../errors.js';
 import { kafkaLogCreator } from '../kafka/kafka-logger.js';
 import { createLogger } from '../observability/logger.js';
+import { withCoordinatorRetries } from './coordinator-retries.js';
 import { CliFailure } from './errors.js';
 import type { DlqRecord } from './letter.js';
 import { EndTracker, type PartitionPlan } from './progress.js';
@@ -104,7 +105,8 @@ export async function committedOffsets(
   groupId: string,
   topic: string,
 ): Promise<Map<number, Committed>> {
-  const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  // kafkajs's admin.fetchOffsets has no retries of its own, unlike its consumer.
+  const [entry] = await withCoordinatorRetries(() => admin.fetchOffsets({ groupId, topics: [topic] }));
   const committed = new Map<number, Committed>();
   for (const p of entry?.partitions ?? []) {
     const offset = BigInt(p.offset);
