@@ -219,6 +219,7 @@ export class EventService {
       ownership: this.tracker,
       hooks: this.hooks(),
       logStartOffset: (topic, partition) => this.logStartOffset(topic, partition),
+      onFinishedSkipped: () => this.metrics.finishedSkipped.inc(),
       onStaleBatch: (topic, partition, fetchedOffset, position) => {
         this.metrics.staleBatches.inc();
         logger.debug('Dropped a batch that does not continue the partition', {
