@@ -335,10 +335,11 @@ export class EventService {
     const earliest = needEarliest ? await this.admin.fetchTopicOffsets(topic) : [];
     const starts = new Map<number, PartitionStart>();
     for (const partition of partitions) {
-      const offset = committed.find((c) => c.partition === partition)?.offset;
+      const entry = committed.find((c) => c.partition === partition);
+      const offset = entry?.offset;
       const low = earliest.find((e) => e.partition === partition)?.low;
       if (offset !== undefined && !offset.startsWith('-'))
-        starts.set(partition, { committed: offset, earliest: offset });
+        starts.set(partition, { committed: offset, earliest: offset, metadata: entry?.metadata ?? null });
       else if (low !== undefined) starts.set(partition, { committed: undefined, earliest: low });
       else throw new Error(`no committed offset nor log start for ${topic}[${partition}]`);
     }
