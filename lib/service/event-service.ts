@@ -219,6 +219,7 @@ export class EventService {
       ownership: this.tracker,
       hooks: this.hooks(),
       logStartOffset: (topic, partition) => this.logStartOffset(topic, partition),
+      onFinishedSkipped: () => this.metrics.finishedSkipped.inc(),
       onStaleBatch: (topic, partition, fetchedOffset, position) => {
         this.metrics.staleBatches.inc();
         logger.debug('Dropped a batch that does not continue the partition', {
@@ -334,10 +335,11 @@ export class EventService {
     const earliest = needEarliest ? await this.admin.fetchTopicOffsets(topic) : [];
     const starts = new Map<number, PartitionStart>();
     for (const partition of partitions) {
-      const offset = committed.find((c) => c.partition === partition)?.offset;
+      const entry = committed.find((c) => c.partition === partition);
+      const offset = entry?.offset;
       const low = earliest.find((e) => e.partition === partition)?.low;
       if (offset !== undefined && !offset.startsWith('-'))
-        starts.set(partition, { committed: offset, earliest: offset });
+        starts.set(partition, { committed: offset, earliest: offset, metadata: entry?.metadata ?? null });
       else if (low !== undefined) starts.set(partition, { committed: undefined, earliest: low });
       else throw new Error(`no committed offset nor log start for ${topic}[${partition}]`);
     }
