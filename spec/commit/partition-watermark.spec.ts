@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { PartitionWatermark } from '../../lib/commit/partition-watermark.js';
 
 /** Deterministic PRNG (mulberry32) so a failing property run can be replayed from its seed. */
@@ -40,11 +42,24 @@ class NaiveWatermark {
     if (index >= 0) this.unsettled.splice(index, 1);
   }
 
+  get pending(): number {
+    return this.unsettled.length;
+  }
+
   commitPoint(): string | undefined {
     const lowest = this.unsettled[0];
     if (lowest !== undefined) return lowest.toString();
     return this.last === undefined ? undefined : (this.last + 1n).toString();
   }
+}
+
+/** The heap in use after full collections, so only what is still reachable counts. */
+function retainedHeap(): number {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
 }
 
 function watermarkWith(...offsets: string[]): PartitionWatermark {
@@ -108,6 +123,95 @@ describe('PartitionWatermark', () => {
     const watermark = watermarkWith('7', '7', '8');
     watermark.settle('7');
     expect(watermark.commitPoint()).to.equal('8');
+  });
+
+  it('ignores a hand-off of an offset that already settled: the commit point never goes back', () => {
+    const watermark = watermarkWith('7', '8');
+    watermark.settle('7');
+    watermark.add('7');
+    expect(watermark.commitPoint()).to.equal('8');
+    watermark.settle('8');
+    expect(watermark.commitPoint()).to.equal('9');
+  });
+
+  it('counts as pending only the offsets not settled yet', () => {
+    const watermark = watermarkWith('0', '1', '2', '3');
+    watermark.settle('2');
+    watermark.settle('3');
+    expect(watermark.pending).to.equal(2);
+    watermark.settle('0');
+    expect(watermark.pending).to.equal(1);
+  });
+
+  describe('one offset that never settles', () => {
+    it('keeps only the unsettled offsets while 100,000 later ones settle', () => {
+      const watermark = watermarkWith('5');
+      for (let offset = 6; offset < 100_006; offset += 1) {
+        watermark.add(String(offset));
+        watermark.settle(String(offset));
+      }
+      watermark.add('100006');
+      expect(watermark.pending).to.equal(2);
+      expect(watermark.commitPoint()).to.equal('5');
+      watermark.settle('5');
+      expect(watermark.commitPoint()).to.equal('100006');
+      watermark.settle('100006');
+      expect(watermark.commitPoint()).to.equal('100007');
+    });
+
+    it('holds on to no heap for the offsets settled behind it (200,000 settles)', () => {
+      const watermark = watermarkWith('9007199254740993');
+      // Offsets made in the loop and dropped after, as kafkajs's are once a message settled.
+      const first = 9007199254740994n;
+      const before = retainedHeap();
+      for (let i = 0n; i < 200_000n; i += 1n) {
+        const offset = (first + i).toString();
+        watermark.add(offset);
+        watermark.settle(offset);
+      }
+      const grown = retainedHeap() - before;
+      // Kept per settled offset, 200,000 of them take some 20 MB; unsettled ones only, a few KB.
+      expect(grown, `heap grew by ${grown} bytes`).to.be.below(2 * 1024 * 1024);
+      expect(watermark.commitPoint()).to.equal('9007199254740993');
+    });
+
+    for (const seed of [21, 22, 23]) {
+      it(`matches the naive model while one early offset stays unsettled until the end (seed ${seed})`, () => {
+        const next = random(seed);
+        const watermark = new PartitionWatermark();
+        const naive = new NaiveWatermark();
+        const stuck = 9007199254740000n;
+        watermark.add(stuck.toString());
+        naive.add(stuck);
+        const unsettled: bigint[] = [];
+        let nextOffset = stuck + 1n;
+        for (let step = 0; step < 20_000; step += 1) {
+          if (unsettled.length === 0 || (unsettled.length < 1010 && next() < 0.5)) {
+            watermark.add(nextOffset.toString());
+            naive.add(nextOffset);
+            unsettled.push(nextOffset);
+            nextOffset += BigInt(1 + Math.floor(next() * 2));
+          } else {
+            const [offset] = unsettled.splice(Math.floor(next() * unsettled.length), 1) as [bigint];
+            expect(watermark.settle(offset.toString())).to.equal(true);
+            naive.settle(offset);
+          }
+          if (watermark.commitPoint() !== naive.commitPoint() || watermark.pending !== naive.pending) {
+            expect([watermark.commitPoint(), watermark.pending], `at step ${step}`).to.deep.equal([
+              naive.commitPoint(),
+              naive.pending,
+            ]);
+          }
+        }
+        expect(watermark.commitPoint()).to.equal(stuck.toString());
+        for (const offset of [...unsettled, stuck]) {
+          watermark.settle(offset.toString());
+          naive.settle(offset);
+        }
+        expect(watermark.commitPoint()).to.equal(naive.commitPoint());
+        expect(watermark.pending).to.equal(0);
+      });
+    }
   });
 
   describe('offsets beyond 2^53', () => {
@@ -218,8 +322,11 @@ describe('PartitionWatermark', () => {
           }
           const expected = naive.commitPoint();
           const actual = watermark.commitPoint();
-          if (actual !== expected) {
-            expect(actual, `after ${added} hand-offs and ${settled} settles`).to.equal(expected);
+          if (actual !== expected || watermark.pending !== naive.pending) {
+            expect(
+              [actual, watermark.pending],
+              `after ${added} hand-offs and ${settled} settles`,
+            ).to.deep.equal([expected, naive.pending]);
           }
         }
         expect(settled).to.equal(5000);
