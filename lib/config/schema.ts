@@ -58,7 +58,14 @@ export interface RawConfig {
     module: string;
     order: ProcessingOrder;
   };
-  retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number; multiplier: number };
+  retry: {
+    maxAttempts: number;
+    baseDelayMs: number;
+    maxDelayMs: number;
+    multiplier: number;
+    /** PROCESS_TIMEOUT_MS: 0 means no limit. */
+    attemptTimeoutMs: number;
+  };
   http: { port: number };
   log: { level: LogLevel };
   shutdown: { timeoutMs: number };
@@ -349,6 +356,18 @@ export const configSchema: convict.Schema<RawConfig> = {
       min: 1,
       accepts: 'a number of at least 1',
     },
+    // A run that never ends would hold its message's credit and the partition's commit for
+    // good: the limit makes it a failed attempt (retried, then dead-lettered with
+    // PROCESS_TIMEOUT). The default leaves room for slow calls of ordinary pipelines.
+    attemptTimeoutMs: int(
+      {
+        doc: 'Longest one attempt of a process step may run before it counts as failed (ms); 0: no limit.',
+        env: 'PROCESS_TIMEOUT_MS',
+        default: 60000,
+      },
+      0,
+      3600000,
+    ),
   },
   http: {
     port: port({

@@ -31,7 +31,8 @@ export interface EventServiceSettings {
   queueBufferSize: number;
   /** PROCESSING_ORDER: unordered (default), one at a time per key, or per partition. */
   order?: ProcessingOrder;
-  retry: BackoffPolicy & { maxAttempts: number };
+  /** RETRY_* settings; `attemptTimeoutMs` (PROCESS_TIMEOUT_MS) bounds each process attempt. */
+  retry: BackoffPolicy & { maxAttempts: number; attemptTimeoutMs?: number };
   commitIntervalMs: number;
   shutdownTimeoutMs: number;
   sessionTimeoutMs: number;

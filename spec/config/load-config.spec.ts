@@ -82,6 +82,8 @@ describe('loadConfig', () => {
         baseDelayMs: 100,
         maxDelayMs: 10000,
         multiplier: 2,
+        // Not a setting of the Go service, which has no limit: ours leaves a minute.
+        attemptTimeoutMs: 60000,
       });
       expect(config.http).to.deep.equal({ port: 8080 });
       expect(config.log).to.deep.equal({ level: 'info' });
@@ -160,6 +162,7 @@ describe('loadConfig', () => {
       ['RETRY_BASE_DELAY_MS', '250', (c) => c.retry.baseDelayMs, 250],
       ['RETRY_MAX_DELAY_MS', '60000', (c) => c.retry.maxDelayMs, 60000],
       ['RETRY_MULTIPLIER', '1.5', (c) => c.retry.multiplier, 1.5],
+      ['PROCESS_TIMEOUT_MS', '0', (c) => c.retry.attemptTimeoutMs, 0],
       ['METRICS_PORT', '0', (c) => c.http.port, 0],
       ['LOG_LEVEL', 'debug', (c) => c.log.level, 'debug'],
       ['SERVICE_NAME', 'billing', (c) => c.serviceName, 'billing'],
@@ -328,6 +331,14 @@ describe('loadConfig', () => {
     it('RETRY_MULTIPLIER below 1', () => {
       expect(expectError({ RETRY_MULTIPLIER: '0.5' }, 'RETRY_MULTIPLIER')).to.include('(got "0.5")');
       expectError({ RETRY_MULTIPLIER: '2x' }, 'RETRY_MULTIPLIER');
+    });
+
+    it('PROCESS_TIMEOUT_MS negative, above an hour or not an integer', () => {
+      expect(expectError({ PROCESS_TIMEOUT_MS: '-1' }, 'PROCESS_TIMEOUT_MS')).to.equal(
+        'PROCESS_TIMEOUT_MS must be an integer from 0 to 3600000 (got "-1")',
+      );
+      expectError({ PROCESS_TIMEOUT_MS: '3600001' }, 'PROCESS_TIMEOUT_MS');
+      expectError({ PROCESS_TIMEOUT_MS: '1.5' }, 'PROCESS_TIMEOUT_MS');
     });
 
     it('RETRY_MAX_DELAY_MS below RETRY_BASE_DELAY_MS', () => {
