@@ -67,6 +67,7 @@ export interface RawConfig {
     attemptTimeoutMs: number;
   };
   http: { port: number };
+  readiness: { stuckMessageMs: number };
   log: { level: LogLevel };
   shutdown: { timeoutMs: number };
   commit: { intervalMs: number };
@@ -375,6 +376,19 @@ export const configSchema: convict.Schema<RawConfig> = {
       env: 'METRICS_PORT',
       default: 8080,
     }),
+  },
+  readiness: {
+    // Above what a message may legitimately take with the defaults: 4 attempts of
+    // PROCESS_TIMEOUT_MS (60 s) and 0.7 s of backoff.
+    stuckMessageMs: int(
+      {
+        doc: 'A message unsettled this long makes /readyz report it, while others settle or not (ms).',
+        env: 'STUCK_MESSAGE_MS',
+        default: 300000,
+      },
+      1000,
+      86400000,
+    ),
   },
   log: {
     level: {

@@ -86,6 +86,7 @@ describe('loadConfig', () => {
         attemptTimeoutMs: 60000,
       });
       expect(config.http).to.deep.equal({ port: 8080 });
+      expect(config.readiness).to.deep.equal({ stuckMessageMs: 300000 });
       expect(config.log).to.deep.equal({ level: 'info' });
       expect(config.shutdown).to.deep.equal({ timeoutMs: 30000 });
       expect(config.commit).to.deep.equal({ intervalMs: 1000 });
@@ -164,6 +165,7 @@ describe('loadConfig', () => {
       ['RETRY_MULTIPLIER', '1.5', (c) => c.retry.multiplier, 1.5],
       ['PROCESS_TIMEOUT_MS', '0', (c) => c.retry.attemptTimeoutMs, 0],
       ['METRICS_PORT', '0', (c) => c.http.port, 0],
+      ['STUCK_MESSAGE_MS', '1000', (c) => c.readiness.stuckMessageMs, 1000],
       ['LOG_LEVEL', 'debug', (c) => c.log.level, 'debug'],
       ['SERVICE_NAME', 'billing', (c) => c.serviceName, 'billing'],
       ['SHUTDOWN_TIMEOUT_MS', '0', (c) => c.shutdown.timeoutMs, 0],
