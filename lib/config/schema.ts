@@ -411,7 +411,11 @@ export const configSchema: convict.Schema<RawConfig> = {
   },
   commit: {
     intervalMs: int(
-      { doc: 'Interval between offset commits (ms).', env: 'COMMIT_INTERVAL_MS', default: 1000 },
+      {
+        doc: 'Least time between two offset commits (ms); settled messages are committed as soon as it allows.',
+        env: 'COMMIT_INTERVAL_MS',
+        default: 20,
+      },
       10,
       600000,
     ),

@@ -1,10 +1,10 @@
-import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
+import { Partitioners, type Admin, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { EMPTY, of, type Subscription } from 'rxjs';
 import type { Logger } from 'winston';
 import { Committer } from '../commit/committer.js';
 import type { ProcessingOrder } from '../config/schema.js';
-import { OffsetTracker } from '../commit/offset-tracker.js';
+import { OffsetTracker, type PartitionStart } from '../commit/offset-tracker.js';
 import { errorMessage } from '../errors.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { progressOf, type UnsettledMessage } from '../observability/progress.js';
@@ -18,7 +18,7 @@ import { deadLetterSink } from '../sinks/dead-letter-sink.js';
 import { BatchingProducer } from '../sinks/batching-producer.js';
 import { CreditGate } from '../source/credit-gate.js';
 import { GroupMembership } from '../source/group-membership.js';
-import { kafkaSource } from '../source/kafka-source.js';
+import { kafkaSource, type SourceControl } from '../source/kafka-source.js';
 import { nextTurn } from './next-turn.js';
 import { runPipeline } from './pipeline-runner.js';
 
@@ -73,10 +73,11 @@ export class EventService {
 
   private readonly consumer: Consumer;
   private readonly producer: Producer;
+  /** Reads committed offsets and log starts when partitions are assigned. */
+  private readonly admin: Admin;
   private readonly gate: CreditGate;
   private readonly tracker = new OffsetTracker();
   private readonly committer: Committer;
-  private readonly membership: GroupMembership;
   private readonly handedOffAt = new Map<Delivery, number>();
   private subscription: Subscription | undefined;
   private fail!: (error: unknown) => void;
@@ -105,6 +106,7 @@ export class EventService {
       maxBytes: settings.fetchMaxBytes ?? 1048576,
       maxBytesPerPartition: settings.fetchMaxPartitionBytes ?? 262144,
     });
+    this.admin = kafka.admin();
     this.producer = dlqKafka.producer({
       allowAutoTopicCreation: false,
       idempotent: false,
@@ -116,8 +118,12 @@ export class EventService {
       messagesInFlight: () => this.running,
     });
     this.committer = new Committer({
-      consumer: this.consumer,
+      commit: (offsets) => {
+        if (!this.source) return Promise.reject(new Error('the consumer is not running'));
+        return this.source.commitOffsets(offsets);
+      },
       tracker: this.tracker,
+      minIntervalMs: settings.commitIntervalMs,
       logger,
       onCommitted: (offsets) => {
         this.metrics.commits.inc();
@@ -130,19 +136,35 @@ export class EventService {
       },
       onCommitFailed: () => this.metrics.commitFailures.inc(),
     });
-    this.membership = new GroupMembership(this.consumer, {
-      onJoin: (generation, assignment) => {
-        this.crashedSince = undefined;
-        const revoked = this.tracker.assign(generation, assignment);
-        for (const { topic, partition } of revoked) this.metrics.forgetPartition(topic, partition);
-        this.readiness.set('consumer', true);
-        logger.info('Joined the consumer group', { generation, assignment });
+    new GroupMembership(
+      this.consumer,
+      this.tracker,
+      (topic, partitions) => this.readStarts(topic, partitions),
+      {
+        onJoin: (joins, assignment, { revoked, added, kept }) => {
+          this.crashedSince = undefined;
+          for (const { topic, partition } of revoked) this.metrics.forgetPartition(topic, partition);
+          this.readiness.set('consumer', true);
+          logger.info('Joined the consumer group', { joins, assignment, added, kept, revoked });
+        },
+        onConfirmed: (joins, restarted) => {
+          if (restarted.length > 0)
+            logger.warn('Kept partitions were committed by another member meanwhile; their work restarts', {
+              joins,
+              partitions: restarted,
+            });
+        },
+        onStartsFailed: (error, retryInMs) =>
+          logger.warn("Reading the group's committed offsets failed, retrying", {
+            error: errorMessage(error),
+            retryInMs,
+          }),
+        onRebalancing: () => {
+          this.readiness.set('consumer', false, 'rebalancing');
+          void this.committer.commitNow();
+        },
       },
-      onRebalancing: () => {
-        this.readiness.set('consumer', false, 'rebalancing');
-        void this.committer.commitNow();
-      },
-    });
+    );
     this.watchClients();
   }
 
@@ -151,6 +173,7 @@ export class EventService {
   async start(): Promise<void> {
     const { settings, logger, pipeline } = this.deps;
     await this.producer.connect();
+    await this.admin.connect();
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: settings.topic, fromBeginning: true });
     this.readiness.set('dlq', true);
@@ -197,12 +220,22 @@ export class EventService {
     const source = kafkaSource({
       consumer: this.consumer,
       gate: this.gate,
-      generations: this.membership,
+      ownership: this.tracker,
       hooks: this.hooks(),
+      logStartOffset: (topic, partition) => this.logStartOffset(topic, partition),
+      onFinishedSkipped: () => this.metrics.finishedSkipped.inc(),
+      onStaleBatch: (topic, partition, fetchedOffset, position) => {
+        this.metrics.staleBatches.inc();
+        logger.debug('Dropped a batch that does not continue the partition', {
+          topic,
+          partition,
+          fetchedOffset,
+          position,
+        });
+      },
       onBatch: (topic, partition, highWatermark) =>
         this.highWatermarks.set(`${topic}\u0000${partition}`, highWatermark),
       onHandOff: (delivery) => {
-        this.tracker.handOff(delivery.topic, delivery.partition, delivery.offset, delivery.generation);
         this.handedOffAt.set(delivery, Date.now());
         this.metrics.eventsIngested.inc();
       },
@@ -234,12 +267,11 @@ export class EventService {
       next: (settlement) => this.settle(settlement),
       error: (error: unknown) => this.fail(error),
     });
-    this.committer.start(settings.commitIntervalMs);
     this.stuckTimer = setInterval(() => this.checkProgress(), 1000);
     this.stuckTimer.unref();
   }
 
-  private source: { stopIntake(): void } | undefined;
+  private source: SourceControl | undefined;
 
   /**
    * Graceful shutdown: stop intake, let what was taken settle for up to SHUTDOWN_TIMEOUT_MS,
@@ -255,23 +287,83 @@ export class EventService {
     const { settings, logger } = this.deps;
     logger.info('Shutting down: intake stopped, draining', { running: this.running, held: this.gate.held });
     this.source?.stopIntake();
-    this.consumer.pause([{ topic: settings.topic }]);
+    try {
+      this.consumer.pause([{ topic: settings.topic }]);
+    } catch (error) {
+      // kafkajs is between a crash and its restart: there is no consumer to pause, and intake
+      // is stopped anyway. The drain and the commit go on.
+      logger.warn('Could not pause the consumer; intake is stopped', { error: errorMessage(error) });
+    }
     // Only work already running is waited for: messages still waiting for a worker are
     // abandoned as they come up (see handleUnlessStopping) and dropped with the subscription.
     const drained = await waitUntil(() => this.running === 0, settings.shutdownTimeoutMs);
     if (!drained) {
       logger.warn('Shutdown timeout reached; unsettled messages stay uncommitted', { running: this.running });
-      this.membership.abortAll('shutdown timeout');
+      this.tracker.abortAll('shutdown timeout');
       // Aborted work settles as abandoned at once; give it a moment so its credits come back.
       await waitUntil(() => this.running === 0, 1000);
     }
     this.committer.stop();
-    await this.committer.commitNow();
+    const committed = await this.commitBeforeLeaving();
     clearInterval(this.stuckTimer);
     this.subscription?.unsubscribe();
     await this.consumer.disconnect();
     await this.producer.disconnect();
+    await this.admin.disconnect();
+    if (!committed) {
+      throw new Error(
+        'the final offset commit was not acknowledged; settled messages since the last commit will be delivered again',
+      );
+    }
     logger.info('Shut down', { drained });
+  }
+
+  /** The last commit, tried a few times: a rejoin or a coordinator move may be under way. */
+  private async commitBeforeLeaving(): Promise<boolean> {
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      if (await this.committer.commitNow()) return true;
+      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+    }
+    return false;
+  }
+
+  /** The group's committed offsets and the log starts of `partitions`, for new ownerships. */
+  private async readStarts(topic: string, partitions: number[]): Promise<Map<number, PartitionStart>> {
+    const [{ partitions: committed } = { partitions: [] }] = await this.admin.fetchOffsets({
+      groupId: this.deps.settings.groupId,
+      topics: [topic],
+    });
+    const needEarliest = partitions.some(
+      (p) => Number(committed.find((c) => c.partition === p)?.offset ?? -1) < 0,
+    );
+    const earliest = needEarliest ? await this.admin.fetchTopicOffsets(topic) : [];
+    const starts = new Map<number, PartitionStart>();
+    for (const partition of partitions) {
+      const offset = committed.find((c) => c.partition === partition)?.offset;
+      const low = earliest.find((e) => e.partition === partition)?.low;
+      if (offset !== undefined && !offset.startsWith('-'))
+        starts.set(partition, { committed: offset, earliest: offset });
+      else if (low !== undefined) starts.set(partition, { committed: undefined, earliest: low });
+      else throw new Error(`no committed offset nor log start for ${topic}[${partition}]`);
+    }
+    return starts;
+  }
+
+  private logStarts: { topic: string; at: number; lows: Promise<Map<number, string>> } | undefined;
+
+  /** A partition's log start offset, read at most once a second per topic (stale batches only). */
+  private logStartOffset(topic: string, partition: number): Promise<string | undefined> {
+    const now = Date.now();
+    if (!this.logStarts || this.logStarts.topic !== topic || now - this.logStarts.at > 1000) {
+      const lows = this.admin
+        .fetchTopicOffsets(topic)
+        .then((offsets) => new Map(offsets.map(({ partition: p, low }) => [p, low])));
+      this.logStarts = { topic, at: now, lows };
+    }
+    return this.logStarts.lows.then(
+      (lows) => lows.get(partition),
+      () => undefined,
+    );
   }
 
   private settle({ delivery, outcome, error }: Settlement): void {
@@ -282,6 +374,7 @@ export class EventService {
     this.lastSettleAt = Date.now();
     if (outcome === 'abandoned') return;
     this.tracker.settle(delivery.topic, delivery.partition, delivery.offset, delivery.generation);
+    this.committer.settled();
     const seconds = handedOffAt === undefined ? 0 : (Date.now() - handedOffAt) / 1000;
     if (outcome === 'processed') {
       this.metrics.eventsProcessed.inc();

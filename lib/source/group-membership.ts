@@ -1,73 +1,104 @@
-import { setMaxListeners } from 'node:events';
 import type { Consumer } from 'kafkajs';
-import type { Assignment } from '../commit/offset-tracker.js';
-import type { GenerationView } from './kafka-source.js';
+import type { Assignment, OffsetTracker, PartitionStart, TopicPartition } from '../commit/offset-tracker.js';
+import { errorMessage } from '../errors.js';
+
+/** Reads what the broker holds for partitions at the start of an ownership (the admin client). */
+export type ReadPartitionStarts = (
+  topic: string,
+  partitions: number[],
+) => Promise<Map<number, PartitionStart>>;
 
 export interface MembershipListener {
-  /** A join completed: a new generation owns `assignment`; `revoked` partitions are gone. */
-  onJoin(generation: number, assignment: Assignment[]): void;
+  /** A join completed; revoked partitions have ended, the others wait for their starts. */
+  onJoin(
+    joins: number,
+    assignment: Assignment[],
+    change: { revoked: TopicPartition[]; added: TopicPartition[]; kept: TopicPartition[] },
+  ): void;
+  /** The committed offsets of the join's partitions were read: they may hand off again. */
+  onConfirmed?(joins: number, restarted: TopicPartition[]): void;
+  /** Reading the committed offsets failed; it is tried again after `retryInMs`. */
+  onStartsFailed?(error: unknown, retryInMs: number): void;
   /** The group is about to rebalance: the last chance to commit for the current generation. */
   onRebalancing(): void;
 }
 
 /**
- * Numbers each group join as a generation and keeps one AbortController per owned partition,
- * aborted when the partition is revoked, so work for it stops and its settles are ignored.
+ * Follows the consumer's group joins into the offset tracker. Each join's assignment is applied
+ * at once (revoked partitions end); then the group's committed offsets are read from the broker
+ * so that a partition new to this member starts where the group left it, and a kept one is
+ * checked for commits by another member while this one was out of the group. A later join
+ * supersedes a read still under way.
  */
-export class GroupMembership implements GenerationView {
-  private current = 0;
-  private controllers = new Map<string, AbortController>();
+export class GroupMembership {
+  private joins = 0;
   private joined = false;
 
-  constructor(consumer: Consumer, listener: MembershipListener) {
+  constructor(
+    consumer: Consumer,
+    private readonly tracker: OffsetTracker,
+    private readonly readStarts: ReadPartitionStarts,
+    private readonly listener: MembershipListener,
+    private readonly retryEveryMs = 1000,
+  ) {
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      const assignment = Object.entries(payload.memberAssignment).map(([topic, partitions]) => ({
-        topic,
-        partitions: partitions as number[],
-      }));
-      this.current += 1;
+      const assignment: Assignment[] = Object.entries(payload.memberAssignment).map(
+        ([topic, partitions]) => ({
+          topic,
+          partitions: partitions as number[],
+        }),
+      );
+      this.joins += 1;
       this.joined = true;
-      this.reassign(assignment);
-      listener.onJoin(this.current, assignment);
+      const change = tracker.assign(assignment);
+      void this.confirm(this.joins, assignment);
+      listener.onJoin(this.joins, assignment, change);
     });
     consumer.on(consumer.events.REBALANCING, () => listener.onRebalancing());
     consumer.on(consumer.events.STOP, () => (this.joined = false));
-  }
-
-  get generation(): number {
-    return this.current;
   }
 
   get hasJoined(): boolean {
     return this.joined;
   }
 
-  signalFor(topic: string, partition: number): AbortSignal {
-    const key = `${topic}\u0000${partition}`;
-    let controller = this.controllers.get(key);
-    if (!controller) {
-      controller = new AbortController();
-      // Every message of the partition in flight listens to this one signal (each removes its
-      // listener when it settles), so more than 10 is normal: no leak warning on stderr.
-      setMaxListeners(0, controller.signal);
-      this.controllers.set(key, controller);
+  /** Group joins seen so far. */
+  get joinCount(): number {
+    return this.joins;
+  }
+
+  private async confirm(join: number, assignment: Assignment[]): Promise<void> {
+    const restarted: TopicPartition[] = [];
+    for (const { topic, partitions } of assignment) {
+      if (partitions.length === 0) continue;
+      const starts = await this.readUntilDone(join, topic, partitions);
+      if (starts === undefined) return;
+      for (const partition of partitions) {
+        const start = starts.get(partition);
+        if (start === undefined) continue;
+        if (this.tracker.start(topic, partition, start)) restarted.push({ topic, partition });
+      }
     }
-    return controller.signal;
+    this.listener.onConfirmed?.(join, restarted);
   }
 
-  /** Aborts the work of every partition, e.g. when shutdown gives up waiting. */
-  abortAll(reason: string): void {
-    for (const controller of this.controllers.values()) controller.abort(new Error(reason));
-  }
-
-  private reassign(assignment: Assignment[]): void {
-    const kept = new Set(
-      assignment.flatMap(({ topic, partitions }) => partitions.map((p) => `${topic}\u0000${p}`)),
-    );
-    for (const [key, controller] of this.controllers) {
-      if (!kept.has(key)) {
-        controller.abort(new Error('partition revoked'));
-        this.controllers.delete(key);
+  /** Reads the starts, retrying until they come or a newer join makes them moot (undefined). */
+  private async readUntilDone(
+    join: number,
+    topic: string,
+    partitions: number[],
+  ): Promise<Map<number, PartitionStart> | undefined> {
+    for (;;) {
+      if (join !== this.joins) return undefined;
+      try {
+        const starts = await this.readStarts(topic, partitions);
+        return join === this.joins ? starts : undefined;
+      } catch (error) {
+        this.listener.onStartsFailed?.(
+          new Error(`reading committed offsets failed: ${errorMessage(error)}`),
+          this.retryEveryMs,
+        );
+        await new Promise((resolve) => setTimeout(resolve, this.retryEveryMs));
       }
     }
   }

@@ -1,42 +1,72 @@
 import type { Consumer, EachBatchPayload, IHeaders, KafkaMessage } from 'kafkajs';
 import { Observable, type Subscriber } from 'rxjs';
+import type { PartitionClaim, TopicPartitionOffset } from '../commit/offset-tracker.js';
+import { compareOffsets } from '../commit/offsets.js';
 import type { Delivery, DeliveryHooks } from '../pipeline/delivery.js';
+import { continuationOf } from './batch-continuity.js';
 import type { CreditGate } from './credit-gate.js';
 
-/** What the source needs to know about the group's current generation and assignment. */
-export interface GenerationView {
-  readonly generation: number;
-  /** Aborted when the partition is revoked from this member. */
-  signalFor(topic: string, partition: number): AbortSignal;
+/** What the source needs of the partitions this member owns (the offset tracker). */
+export interface PartitionOwnership {
+  claim(topic: string, partition: number): PartitionClaim | undefined;
+  isCurrent(claim: PartitionClaim): boolean;
+  whenConfirmed(claim: PartitionClaim, timeoutMs: number): Promise<void>;
+  handOff(claim: PartitionClaim, offset: string): void;
+  /** Registers an offset finished before the last commit as settled; false when it must run. */
+  skipFinished(claim: PartitionClaim, offset: string): boolean;
+  advance(claim: PartitionClaim, lastOffset: string): void;
+  /** kafkajs resolved a batch it never handed over (every record filtered out) by itself. */
+  skippedByClient(topic: string, partition: number, firstOffset: string | null, lastOffset: string): void;
 }
 
 export interface KafkaSourceOptions {
   consumer: Consumer;
   gate: CreditGate;
-  generations: GenerationView;
+  ownership: PartitionOwnership;
   hooks: DeliveryHooks;
   /** Called for each batch fetched, with the partition's high watermark (for the lag metric). */
   onBatch?(topic: string, partition: number, highWatermark: string): void;
-  /** Called for each message right before it enters the pipeline (the committer tracks it here). */
+  /** Called for each message right after it is registered with the tracker, before the pipeline. */
   onHandOff(delivery: Delivery): void;
+  /**
+   * The partition's log start offset. A batch fetched from past the partition's position is
+   * taken only when everything before it was deleted (kafkajs reset an out-of-range position).
+   */
+  logStartOffset?(topic: string, partition: number): Promise<string | undefined>;
+  /** Told of each message not run again because the last commit recorded it finished. */
+  onFinishedSkipped?(): void;
+  /** Told of each batch dropped because it did not continue the partition's position. */
+  onStaleBatch?(topic: string, partition: number, fetchedOffset: string, position: string): void;
   /** How often a waiting intake heartbeats; well below the session timeout. */
   heartbeatEveryMs?: number;
 }
 
-/** Lets the service stop taking messages while what was taken settles. */
-export interface IntakeControl {
+/** Lets the service stop taking messages while what was taken settles, and commit. */
+export interface SourceControl {
   stopIntake(): void;
+  /**
+   * Commits offsets in one request under the consumer's current generation, without kafkajs's
+   * retries: a retry after a rejoin would go out under the new generation carrying partitions
+   * that another member owns by then. A failed commit rejects; the committer tries again later
+   * with what is due then. Rejects when no batch was received yet (nothing can be due).
+   */
+  commitOffsets(offsets: TopicPartitionOffset[]): Promise<void>;
 }
+
+type CommitFunction = EachBatchPayload['commitOffsetsIfNecessary'];
 
 /**
  * The consumer's messages as an Observable of deliveries. Intake is credit-gated: a message
  * enters only with a credit from `gate`; with none left the batch handler waits (heartbeating,
  * and leaving early when the batch went stale or the consumer stops) instead of buffering.
- * A message's offset is resolved when it is handed off, never committed here: the committer
- * does that once it settles. Messages not handed off are fetched again by kafkajs.
+ * A batch is taken only for a partition this member owns and only where it continues the
+ * partition's position (see continuationOf); a message's offset is resolved when it is handed
+ * off, never committed here: the committer does that once it settles. Messages not handed off
+ * are fetched again by kafkajs.
  */
-export function kafkaSource(options: KafkaSourceOptions): Observable<Delivery> & IntakeControl {
+export function kafkaSource(options: KafkaSourceOptions): Observable<Delivery> & SourceControl {
   let intakeOpen = true;
+  let commit: CommitFunction | undefined;
   const source = new Observable<Delivery>((subscriber) => {
     const { consumer } = options;
     const removeCrashListener = consumer.on(consumer.events.CRASH, (event) => {
@@ -44,19 +74,40 @@ export function kafkaSource(options: KafkaSourceOptions): Observable<Delivery> &
       // a process that is alive but no longer consuming, so the service must fail loudly.
       if (!event.payload.restart) subscriber.error(event.payload.error);
     });
+    // A batch whose records were all filtered out (control records, aborted transactions) never
+    // reaches the handler: kafkajs resolves it itself, and the position must follow.
+    const removeBatchListener = consumer.on(consumer.events.START_BATCH_PROCESS, ({ payload }) => {
+      if (payload.batchSize === 0)
+        options.ownership.skippedByClient(
+          payload.topic,
+          payload.partition,
+          payload.firstOffset as string | null,
+          payload.lastOffset,
+        );
+    });
     consumer
       .run({
         autoCommit: false,
         eachBatchAutoResolve: false,
-        eachBatch: (payload) => handleBatch(payload, options, subscriber, () => intakeOpen),
+        eachBatch: (payload) => {
+          commit = payload.commitOffsetsIfNecessary;
+          return handleBatch(payload, options, subscriber, () => intakeOpen);
+        },
       })
       .catch((error: unknown) => subscriber.error(error));
     return () => {
       intakeOpen = false;
       removeCrashListener();
+      removeBatchListener();
     };
   });
-  return Object.assign(source, { stopIntake: () => (intakeOpen = false) });
+  return Object.assign(source, {
+    stopIntake: () => (intakeOpen = false),
+    commitOffsets: async (offsets: TopicPartitionOffset[]) => {
+      if (!commit) throw new Error('no batch received yet: nothing to commit');
+      await commit({ topics: byTopic(offsets) });
+    },
+  });
 }
 
 async function handleBatch(
@@ -65,24 +116,62 @@ async function handleBatch(
   subscriber: Subscriber<Delivery>,
   isOpen: () => boolean,
 ): Promise<void> {
-  const { gate, generations, heartbeatEveryMs = 1000 } = options;
-  const { topic, partition } = batch;
-  const generation = generations.generation;
-  const signal = generations.signalFor(topic, partition);
-  const mayContinue = () =>
-    isOpen() && isRunning() && !isStale() && !subscriber.closed && generations.generation === generation;
+  const { gate, ownership, heartbeatEveryMs = 1000 } = options;
+  const { topic, partition, messages } = batch;
+  const claim = ownership.claim(topic, partition);
+  if (!claim) return;
+  const mayWait = () => isOpen() && isRunning() && !isStale() && !subscriber.closed;
+  // After a join the partition's committed offset is read first: nothing is handed off before.
+  while (claim.position === undefined || !ownership.isCurrent(claim)) {
+    if (claim.signal.aborted) return;
+    await ownership.whenConfirmed(claim, heartbeatEveryMs);
+    await heartbeat();
+    if (!mayWait()) return;
+  }
+  const mayContinue = () => mayWait() && ownership.isCurrent(claim);
+  if (!mayContinue()) return;
+  options.onBatch?.(topic, partition, batch.highWatermark);
+
+  const position = claim.position;
+  const fetchedOffset = (batch as unknown as { fetchedOffset: string }).fetchedOffset;
+  let first = continuationOf(position, fetchedOffset, messages);
+  if (first === 'gap') {
+    const logStart = await options.logStartOffset?.(topic, partition);
+    if (logStart === undefined || compareOffsets(fetchedOffset, logStart) > 0 || !mayContinue()) {
+      options.onStaleBatch?.(topic, partition, fetchedOffset, position);
+      return;
+    }
+    first = 0;
+  }
 
   // The checks below can only change while the handler awaits, so they run once per batch
   // and after each wait, not per message; likewise the fetch position is resolved once per
   // run of hand-offs (resolving an offset covers every offset before it).
-  if (!mayContinue()) return;
-  options.onBatch?.(topic, partition, batch.highWatermark);
   let lastHandedOff: string | undefined;
-  const { messages } = batch;
-  for (let i = 0; i < messages.length; i++) {
+  const resolveHandedOff = () => {
+    if (lastHandedOff === undefined) return;
+    resolveOffset(lastHandedOff);
+    // kafkajs resolves the batch's last offset when its last message is resolved (control
+    // records after it are skipped that way): the position follows the same rule.
+    const last = messages[messages.length - 1]!.offset;
+    ownership.advance(claim, lastHandedOff === last ? batch.lastOffset() : lastHandedOff);
+  };
+  if (first === messages.length) {
+    // Everything here was handed off already (kafkajs refetched a kept partition from its
+    // committed offset after a rejoin): move its fetch position up to ours.
+    lastHandedOff = (BigInt(position) - 1n).toString();
+    resolveHandedOff();
+    return;
+  }
+  for (let i = first; i < messages.length; i++) {
     const message = messages[i]!;
+    if (ownership.skipFinished(claim, message.offset)) {
+      options.onFinishedSkipped?.();
+      lastHandedOff = message.offset;
+      continue;
+    }
     if (!gate.tryAcquire()) {
-      if (lastHandedOff !== undefined) resolveOffset(lastHandedOff);
+      resolveHandedOff();
       // Resume once a quarter of the credits (or what the batch still needs) is free.
       const wanted = Math.min(messages.length - i, Math.ceil(gate.capacity / 4));
       do {
@@ -92,21 +181,31 @@ async function handleBatch(
       } while (!gate.tryAcquire());
     }
     if (subscriber.closed) return;
-    const delivery = toDelivery(topic, partition, message, generation, signal, options.hooks);
+    const delivery = toDelivery(topic, partition, message, claim, options.hooks);
+    ownership.handOff(claim, message.offset);
     options.onHandOff(delivery);
     subscriber.next(delivery);
     lastHandedOff = message.offset;
   }
-  if (lastHandedOff !== undefined) resolveOffset(lastHandedOff);
+  resolveHandedOff();
   await heartbeat();
+}
+
+function byTopic(offsets: TopicPartitionOffset[]) {
+  const topics = new Map<string, Array<{ partition: number; offset: string; metadata?: string }>>();
+  for (const { topic, partition, offset, metadata } of offsets) {
+    let partitions = topics.get(topic);
+    if (!partitions) topics.set(topic, (partitions = []));
+    partitions.push(metadata === undefined ? { partition, offset } : { partition, offset, metadata });
+  }
+  return [...topics].map(([topic, partitions]) => ({ topic, partitions }));
 }
 
 function toDelivery(
   topic: string,
   partition: number,
   message: KafkaMessage,
-  generation: number,
-  signal: AbortSignal,
+  claim: PartitionClaim,
   hooks: DeliveryHooks,
 ): Delivery {
   return {
@@ -117,8 +216,8 @@ function toDelivery(
     value: message.value,
     headers: wireHeaders(message.headers),
     timestamp: message.timestamp,
-    generation,
-    signal,
+    generation: claim.epoch,
+    signal: claim.signal,
     hooks,
     event: undefined,
     // Present from the start, so every delivery has one shape in V8 whether or not the service

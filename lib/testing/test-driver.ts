@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Subject, type Subscription } from 'rxjs';
 import winston, { type Logger } from 'winston';
-import { OffsetTracker } from '../commit/offset-tracker.js';
+import { OffsetTracker, type PartitionClaim } from '../commit/offset-tracker.js';
 import { errorMessage } from '../errors.js';
 import { resolveBackoffPolicy, type BackoffPolicy } from '../operators/backoff.js';
 import { isPipeline, type Pipeline, type PipelineContext } from '../pipeline/define-pipeline.js';
@@ -191,9 +191,6 @@ export interface TestDriver {
   dispose(): void;
 }
 
-/** The generation every delivery of the driver belongs to (no rebalance ever happens). */
-const GENERATION = 1;
-
 /**
  * Rounds of `setImmediate` per flush. One round already runs every microtask (Promise
  * continuations, however long their chain); the extra ones let code that defers work to an
@@ -240,7 +237,8 @@ class PipelineTestDriver implements TestDriver {
   private readonly intake = new Subject<Delivery>();
   private readonly subscription: Subscription;
   private readonly nextOffsets: number[];
-  private readonly signals: AbortSignal[];
+  /** The driver owns every partition from offset 0 for its whole life (no rebalance happens). */
+  private readonly claims: PartitionClaim[];
   private readonly unsettled = new Set<Delivery>();
   private readonly producedLog: ProducedMessage[] = [];
   private readonly deadLetterLog: DeadLetterMessage[] = [];
@@ -272,8 +270,11 @@ class PipelineTestDriver implements TestDriver {
     this.topic = topic;
     this.dlqTopic = dlqTopic;
     this.nextOffsets = Array.from({ length: partitions }, () => 0);
-    this.signals = Array.from({ length: partitions }, () => new AbortController().signal);
-    this.tracker.assign(GENERATION, [{ topic, partitions: this.nextOffsets.map((_, i) => i) }]);
+    this.tracker.assign([{ topic, partitions: this.nextOffsets.map((_, i) => i) }]);
+    this.claims = this.nextOffsets.map((_, partition) => {
+      this.tracker.start(topic, partition, { committed: undefined, earliest: '0' });
+      return this.tracker.claim(topic, partition)!;
+    });
     this.clock = new VirtualClock(startTime);
     this.context = {
       schema: options.schema ?? bundledEventSchema(),
@@ -331,8 +332,9 @@ class PipelineTestDriver implements TestDriver {
   }
 
   get committed(): Readonly<Record<number, string>> {
-    // The tracker is never told of a commit, so due() is every owned partition's commit point.
-    return Object.fromEntries(this.tracker.due().map(({ partition, offset }) => [partition, offset]));
+    return Object.fromEntries(
+      this.tracker.commitPoints().map(({ partition, offset }) => [partition, offset]),
+    );
   }
 
   get settled(): readonly SettledMessage[] {
@@ -373,14 +375,14 @@ class PipelineTestDriver implements TestDriver {
       value: valueBytes(message.value),
       headers: headerBytes(message.headers),
       timestamp: String(timestamp),
-      generation: GENERATION,
-      signal: this.signals[partition] as AbortSignal,
+      generation: this.claims[partition]!.epoch,
+      signal: this.claims[partition]!.signal,
       hooks: this.hooksFor(partition, offset),
       event: undefined,
       settleAfter: undefined,
     };
     // As the source does: registered with the tracker first, then handed to the pipeline.
-    this.tracker.handOff(this.topic, partition, offset, GENERATION);
+    this.tracker.handOff(this.claims[partition]!, offset);
     this.unsettled.add(delivery);
     this.intake.next(delivery);
     return offset;

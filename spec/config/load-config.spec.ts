@@ -89,7 +89,7 @@ describe('loadConfig', () => {
       expect(config.readiness).to.deep.equal({ stuckMessageMs: 300000 });
       expect(config.log).to.deep.equal({ level: 'info' });
       expect(config.shutdown).to.deep.equal({ timeoutMs: 30000 });
-      expect(config.commit).to.deep.equal({ intervalMs: 1000 });
+      expect(config.commit).to.deep.equal({ intervalMs: 20 });
     });
 
     it('include the bundled event schema, parsed', () => {

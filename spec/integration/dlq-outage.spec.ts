@@ -10,6 +10,7 @@ import {
   committedOffsets,
   createTopic,
   endOffsets,
+  fetchGroupOffsets,
   randomName,
   testBrokers,
   testKafka,
@@ -135,7 +136,7 @@ describe('a dead-letter topic that is down', function () {
     await admin.connect();
     try {
       while (Date.now() < outageDeadline) {
-        const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
+        const [entry] = await fetchGroupOffsets(admin, groupId, topic);
         const committed = new Map((entry?.partitions ?? []).map((p) => [p.partition, p.offset]));
         polls += 1;
         for (const [partition, offset] of committed) {

@@ -5,6 +5,7 @@ import { StageError, type ErrorCode } from '../../lib/errors.js';
 import { decodeJson, type DecodeJsonOptions } from '../../lib/operators/decode-json.js';
 import { withEvent, type Delivery } from '../../lib/pipeline/delivery.js';
 import { makeDelivery } from './support/delivery.js';
+import { marbleScheduler } from '../support/marbles.js';
 
 /** Runs one value through decodeJson synchronously and reports what came out. */
 function decode(value: Buffer | null, options?: DecodeJsonOptions): { event?: unknown; error?: unknown } {
@@ -30,9 +31,7 @@ describe('decodeJson', () => {
   let testScheduler: TestScheduler;
 
   beforeEach(() => {
-    testScheduler = new TestScheduler((actual, expected) => {
-      expect(actual).to.deep.equal(expected);
-    });
+    testScheduler = marbleScheduler();
   });
 
   describe('as an operator', () => {
@@ -109,10 +108,12 @@ describe('decodeJson', () => {
         const e1 = hot('  -a-e-c-|', values);
         const e1subs = '  ^--!';
         const expected = '-x-#';
-        const error = new StageError(`invalid JSON: ${syntaxErrorOf('{nope')}`, {
+        const cause = jsonParseErrorOf('{nope');
+        const error = new StageError(`invalid JSON: ${cause.message}`, {
           stage: 'decode',
           code: 'INVALID_JSON',
           retriable: false,
+          cause,
         });
         expectObservable(e1.pipe(decodeJson())).toBe(expected, decoded, error);
         expectSubscriptions(e1.subscriptions).toBe(e1subs);
@@ -322,10 +323,15 @@ describe('decodeJson', () => {
 });
 
 function syntaxErrorOf(text: string): string {
+  return jsonParseErrorOf(text).message;
+}
+
+/** The SyntaxError JSON.parse throws for `text`, as decodeJson keeps it for the cause. */
+function jsonParseErrorOf(text: string): Error {
   try {
     JSON.parse(text);
   } catch (error) {
-    return (error as Error).message;
+    return error as Error;
   }
   throw new Error(`${text} parsed`);
 }

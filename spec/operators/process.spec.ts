@@ -15,47 +15,58 @@ import { PermanentError, StageError } from '../../lib/errors.js';
 import { process, type ProcessOptions } from '../../lib/operators/process.js';
 import { withEvent, type Delivery, type DeliveryHooks } from '../../lib/pipeline/delivery.js';
 import { makeDelivery } from './support/delivery.js';
+import { marbleScheduler } from '../support/marbles.js';
 
 const boom = new Error('boom');
 /** random() = 0.5 means no jitter: the default delays are exactly 100, 200 and 400 ms. */
 const noJitter: ProcessOptions = { random: () => 0.5 };
 
-function failed(attempts: number, message = 'boom'): StageError {
+/** The error process() fails with once `cause` failed every one of `attempts` attempts. */
+function failed(attempts: number, cause: Error = boom): StageError {
   const plural = attempts === 1 ? '' : 's';
-  return new StageError(`process failed after ${attempts} attempt${plural}: ${message}`, {
+  return new StageError(`process failed after ${attempts} attempt${plural}: ${cause.message}`, {
     stage: 'process',
     code: 'PROCESS_FAILED',
     retriable: true,
+    attempts,
+    cause,
   });
 }
 
-function rejected(attempt: number, message: string): StageError {
-  return new StageError(`process rejected the event on attempt ${attempt}: ${message}`, {
+/** The error process() fails with when attempt number `attempt` failed permanently with `cause`. */
+function rejected(attempt: number, cause: Error): StageError {
+  return new StageError(`process rejected the event on attempt ${attempt}: ${cause.message}`, {
     stage: 'process',
     code: 'PROCESS_REJECTED',
     retriable: false,
+    attempts: attempt,
+    cause,
   });
 }
 
-function revoked(attempts: number): StageError {
+/** The error process() fails with when a revocation stopped its retries; `cause` failed the last attempt. */
+function revoked(attempts: number, cause: Error = boom): StageError {
   const plural = attempts === 1 ? '' : 's';
   return new StageError(`partition revoked after ${attempts} attempt${plural}`, {
     stage: 'process',
     code: 'REVOKED',
     retriable: false,
+    attempts,
+    cause,
   });
 }
 
+/** The error process() fails with once the last of `attempts` attempts ran past `timeoutMs`. */
 function timedOut(attempts: number, timeoutMs: number): StageError {
   const plural = attempts === 1 ? '' : 's';
-  return new StageError(
-    `process failed after ${attempts} attempt${plural}: timed out after ${timeoutMs} ms`,
-    {
-      stage: 'process',
-      code: 'PROCESS_TIMEOUT',
-      retriable: true,
-    },
-  );
+  const cause = Object.assign(new Error(`timed out after ${timeoutMs} ms`), { name: 'AttemptTimedOut' });
+  return new StageError(`process failed after ${attempts} attempt${plural}: ${cause.message}`, {
+    stage: 'process',
+    code: 'PROCESS_TIMEOUT',
+    retriable: true,
+    attempts,
+    cause,
+  });
 }
 
 type HookCall = [hook: 'onRetry' | 'onRetryExhausted', at: number, ...args: unknown[]];
@@ -74,9 +85,7 @@ describe('process', () => {
   let testScheduler: TestScheduler;
 
   beforeEach(() => {
-    testScheduler = new TestScheduler((actual, expected) => {
-      expect(actual).to.deep.equal(expected);
-    });
+    testScheduler = marbleScheduler();
   });
 
   describe('as an operator', () => {
@@ -317,9 +326,7 @@ describe('process', () => {
         [0, ['(^!)', '80ms (^!)', '240ms (^!)', '560ms (^!)'], '560ms #'],
         [1, ['(^!)', '120ms (^!)', '360ms (^!)', '840ms (^!)'], '840ms #'],
       ] as const) {
-        testScheduler = new TestScheduler((actual, expected) => {
-          expect(actual).to.deep.equal(expected);
-        });
+        testScheduler = marbleScheduler();
         testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
           const attempt = cold('#', undefined, boom);
           const result = cold('(a|)', { a: makeDelivery({ event: 1 }) }).pipe(
@@ -417,7 +424,7 @@ describe('process', () => {
             process(() => (calls++, attempt), noJitter),
             tap({ error: (e: unknown) => (final = e) }),
           );
-          expectObservable(result).toBe(expected, undefined, rejected(1, error.message));
+          expectObservable(result).toBe(expected, undefined, rejected(1, error));
           expectSubscriptions(attempt.subscriptions).toBe('^-!');
         });
         expect(calls).to.equal(1);
@@ -439,7 +446,7 @@ describe('process', () => {
         const result = cold('(a|)', { a: makeDelivery({ event: 1 }) }).pipe(
           process(() => (++calls === 1 ? cold('#', undefined, boom) : cold('#', undefined, nope)), noJitter),
         );
-        expectObservable(result).toBe('100ms #', undefined, rejected(2, 'nope'));
+        expectObservable(result).toBe('100ms #', undefined, rejected(2, nope));
       });
       expect(calls).to.equal(2);
     });
@@ -469,18 +476,15 @@ describe('process', () => {
         expectObservable(result).toBe(
           '#',
           undefined,
-          rejected(1, "Cannot read properties of undefined (reading 'x')"),
+          rejected(1, new TypeError("Cannot read properties of undefined (reading 'x')")),
         );
       });
       expect(calls).to.equal(1);
     });
 
     it('keeps the code and stage of a StageError it throws, setting attempts', () => {
-      const writeFailed = new StageError('writing to out failed: timeout', {
-        stage: 'process',
-        code: 'OUTPUT_WRITE_FAILED',
-        retriable: true,
-      });
+      const options = { stage: 'process', code: 'OUTPUT_WRITE_FAILED', retriable: true } as const;
+      const writeFailed = new StageError('writing to out failed: timeout', options);
       let final: unknown;
       const { hooks, calls: hookCalls } = recordingHooks(() => testScheduler.now());
       testScheduler.run(({ cold, expectObservable }) => {
@@ -488,15 +492,13 @@ describe('process', () => {
           process(() => cold('#', undefined, writeFailed), noJitter),
           tap({ error: (e: unknown) => (final = e) }),
         );
-        expectObservable(result).toBe('700ms #', undefined, writeFailed);
+        expectObservable(result).toBe(
+          '700ms #',
+          undefined,
+          new StageError(writeFailed.message, { ...options, attempts: 4 }),
+        );
       });
       expect(final).to.be.instanceOf(StageError);
-      expect(final).to.include({
-        stage: 'process',
-        code: 'OUTPUT_WRITE_FAILED',
-        retriable: true,
-        attempts: 4,
-      });
       expect((final as Error).stack).to.equal(writeFailed.stack);
       expect(writeFailed.attempts, 'the original is not mutated').to.equal(1);
       expect(hookCalls.at(-1)).to.deep.equal(['onRetryExhausted', 700, 4, writeFailed]);
@@ -565,13 +567,13 @@ describe('process', () => {
 
     it('still rejects a permanent failure after the abort: REVOKED is for retries it stopped', () => {
       const controller = new AbortController();
+      const nope = new PermanentError('nope');
       testScheduler.run(({ cold, expectObservable }) => {
         testScheduler.schedule(() => controller.abort(), 20);
-        const nope = new PermanentError('nope');
         const result = cold('(a|)', { a: makeDelivery({ event: 1, signal: controller.signal }) }).pipe(
           process(() => cold('50ms #', undefined, nope)),
         );
-        expectObservable(result).toBe('50ms #', undefined, rejected(1, 'nope'));
+        expectObservable(result).toBe('50ms #', undefined, rejected(1, nope));
       });
     });
 

@@ -9,6 +9,7 @@ import { validate, type ValidateOptions } from '../../lib/operators/validate.js'
 import type { Delivery } from '../../lib/pipeline/delivery.js';
 import { projectRoot } from '../../lib/project-root.js';
 import { makeDelivery } from './support/delivery.js';
+import { marbleScheduler } from '../support/marbles.js';
 
 interface Payment {
   Id: string;
@@ -48,9 +49,7 @@ describe('validate', () => {
   let testScheduler: TestScheduler;
 
   beforeEach(() => {
-    testScheduler = new TestScheduler((actual, expected) => {
-      expect(actual).to.deep.equal(expected);
-    });
+    testScheduler = marbleScheduler();
   });
 
   describe('as an operator', () => {
@@ -132,6 +131,7 @@ describe('validate', () => {
           stage: 'validate',
           code: 'SCHEMA_VIOLATION',
           retriable: false,
+          violations: [{ path: '/amount', keyword: 'minimum', message: 'must be >= 0' }],
         });
         expectObservable(e1.pipe(validatePayment)).toBe(expected, values, error);
         expectSubscriptions(e1.subscriptions).toBe(e1subs);

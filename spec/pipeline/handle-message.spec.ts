@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import { filter, map, mergeMap, Observable, of, type OperatorFunction, pipe } from 'rxjs';
-import { TestScheduler } from 'rxjs/testing';
 import type { Delivery } from '../../lib/pipeline/delivery.js';
 import {
   handleMessage,
@@ -10,11 +9,7 @@ import {
 } from '../../lib/pipeline/handle-message.js';
 import { flattenSettlements } from '../../lib/service/flatten-settlements.js';
 import { makeDelivery } from '../operators/support/delivery.js';
-
-const testScheduler = () =>
-  new TestScheduler((actual, expected) => {
-    expect(actual).to.deep.equal(expected);
-  });
+import { marbleScheduler } from '../support/marbles.js';
 
 /** A chain that runs `work` for the delivery: each message gets its own subscription to it. */
 const runs = (work: Observable<unknown>): OperatorFunction<Delivery, unknown> => mergeMap(() => work);
@@ -41,7 +36,7 @@ const neverCalled: DeadLetterWriter = () => {
 
 describe('handleMessage', () => {
   it('settles a message whose chain completes as processed, once, when the chain completes', () => {
-    testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+    marbleScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const delivery = makeDelivery();
       const work = cold('  --x-y-|');
       const expected = '   ------(s|)';
@@ -57,7 +52,7 @@ describe('handleMessage', () => {
   });
 
   it('settles a message the chain filters out as processed', () => {
-    testScheduler().run(({ expectObservable }) => {
+    marbleScheduler().run(({ expectObservable }) => {
       const delivery = makeDelivery();
       const settlements = settlementOf(
         handleMessage(
@@ -71,7 +66,7 @@ describe('handleMessage', () => {
   });
 
   it('settles a message the chain filters out after some work as processed, when the work completes', () => {
-    testScheduler().run(({ cold, expectObservable }) => {
+    marbleScheduler().run(({ cold, expectObservable }) => {
       const delivery = makeDelivery();
       const work = cold('  ---|');
       const expected = '   ---(s|)';
@@ -84,7 +79,7 @@ describe('handleMessage', () => {
   it('runs the chain on the delivery (with settleAfter added), and ignores what the chain emits', () => {
     const delivery = makeDelivery({ offset: '7' });
     const seen: Delivery[] = [];
-    testScheduler().run(({ cold, expectObservable }) => {
+    marbleScheduler().run(({ cold, expectObservable }) => {
       const chain = mergeMap((d: Delivery) => {
         seen.push(d);
         return cold('-r-r|', { r: 'side effect result' });
@@ -100,7 +95,7 @@ describe('handleMessage', () => {
 
   // A writer's diagram starts at the frame the writer is subscribed, i.e. where the chain failed.
   it('dead-letters a failed message only once the writer emits', () => {
-    testScheduler().run(({ cold, expectObservable, expectSubscriptions, flush }) => {
+    marbleScheduler().run(({ cold, expectObservable, expectSubscriptions, flush }) => {
       const delivery = makeDelivery();
       const failure = new Error('handler exploded');
       const work = cold('  --#', undefined, failure);
@@ -123,7 +118,7 @@ describe('handleMessage', () => {
   });
 
   it('abandons a failed message when the writer completes without a value (aborted write)', () => {
-    testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+    marbleScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const delivery = makeDelivery();
       const failure = new Error('handler exploded');
       const work = cold('  -#', undefined, failure);
@@ -142,7 +137,7 @@ describe('handleMessage', () => {
   });
 
   it('abandons a message that fails after its delivery was aborted, without writing a dead letter', () => {
-    testScheduler().run(({ cold, expectObservable, flush }) => {
+    marbleScheduler().run(({ cold, expectObservable, flush }) => {
       const controller = new AbortController();
       const delivery = makeDelivery({ signal: controller.signal });
       const failure = new Error('aborted mid-flight');
@@ -162,7 +157,7 @@ describe('handleMessage', () => {
   });
 
   it('still dead-letters a failure when the delivery was not aborted', () => {
-    testScheduler().run(({ cold, expectObservable }) => {
+    marbleScheduler().run(({ cold, expectObservable }) => {
       const controller = new AbortController();
       const delivery = makeDelivery({ signal: controller.signal });
       const failure = new Error('plain failure');
@@ -181,7 +176,7 @@ describe('handleMessage', () => {
   });
 
   it('keeps the message unsettled while the dead-letter write never succeeds', () => {
-    testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+    marbleScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const delivery = makeDelivery();
       const work = cold('  --#', undefined, new Error('handler exploded'));
       const written = cold(' -');
@@ -196,7 +191,7 @@ describe('handleMessage', () => {
   });
 
   it('lets a failing dead-letter write error the message’s stream, unsettled', () => {
-    testScheduler().run(({ cold, expectObservable }) => {
+    marbleScheduler().run(({ cold, expectObservable }) => {
       const delivery = makeDelivery();
       const writeError = new Error('dlq down');
       const work = cold('  -#', undefined, new Error('handler exploded'));
@@ -229,7 +224,7 @@ describe('handleMessage', () => {
       handler(delivery).pipe(map((result) => (result instanceof Observable ? 'p' : 's')));
 
     it('lets the worker go when the chain is done, and settles once the write is acknowledged', () => {
-      testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+      marbleScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
         const delivery = makeDelivery();
         const ack = cold('   ----a|');
         const ackSubs = '    ^----!';
@@ -245,7 +240,7 @@ describe('handleMessage', () => {
     });
 
     it('waits for every handed-over write, and dead-letters the message with the first failure', () => {
-      testScheduler().run(({ cold, expectObservable }) => {
+      marbleScheduler().run(({ cold, expectObservable }) => {
         const delivery = makeDelivery();
         const writeError = new Error('output write failed');
         const failing = cold('-#', undefined, writeError);
@@ -262,7 +257,7 @@ describe('handleMessage', () => {
     });
 
     it('stops the handed-over writes when the chain fails afterwards, and dead-letters the chain’s error', () => {
-      testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+      marbleScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
         const delivery = makeDelivery();
         const failure = new Error('later stage failed');
         const ack = cold('   ------|');
@@ -278,7 +273,7 @@ describe('handleMessage', () => {
     });
 
     it('lets the worker go before the dead letter of a failed chain is written', () => {
-      testScheduler().run(({ cold, expectObservable }) => {
+      marbleScheduler().run(({ cold, expectObservable }) => {
         const delivery = makeDelivery();
         const work = cold('--#', undefined, new Error('handler exploded'));
         const handler = handleMessage(runs(work), recordingWriter(cold('---a|')));
@@ -287,7 +282,7 @@ describe('handleMessage', () => {
     });
 
     it('abandons a message aborted while its writes are unacknowledged, and stops waiting for them', () => {
-      testScheduler().run(({ cold, expectObservable, expectSubscriptions, flush }) => {
+      marbleScheduler().run(({ cold, expectObservable, expectSubscriptions, flush }) => {
         const controller = new AbortController();
         const delivery = makeDelivery({ signal: controller.signal });
         const ack = cold('   ------|');

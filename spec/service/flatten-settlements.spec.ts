@@ -1,14 +1,8 @@
-import { expect } from 'chai';
 import type { Observable } from 'rxjs';
-import { TestScheduler } from 'rxjs/testing';
 import type { Settlement, WorkerResult } from '../../lib/pipeline/handle-message.js';
 import { flattenSettlements } from '../../lib/service/flatten-settlements.js';
 import { makeDelivery } from '../operators/support/delivery.js';
-
-const testScheduler = () =>
-  new TestScheduler((actual, expected) => {
-    expect(actual).to.deep.equal(expected);
-  });
+import { marbleScheduler } from '../support/marbles.js';
 
 const settlement = (offset: string): Settlement => ({
   delivery: makeDelivery({ offset }),
@@ -20,7 +14,7 @@ const C = settlement('2');
 
 describe('flattenSettlements', () => {
   it('passes settlements through as they come, and subscribes pending ones at once, side by side', () => {
-    testScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+    marbleScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
       const slow = cold<Settlement>('----b|', { b: B });
       const quick = cold<Settlement>(' -c|', { c: C });
       const source = hot<WorkerResult>('a-sq--|', { a: A, s: slow, q: quick });
@@ -33,7 +27,7 @@ describe('flattenSettlements', () => {
   });
 
   it('completes only once the source completed and every pending settlement did', () => {
-    testScheduler().run(({ hot, cold, expectObservable }) => {
+    marbleScheduler().run(({ hot, cold, expectObservable }) => {
       const pending = cold<Settlement>('-----a|', { a: A });
       const source = hot<WorkerResult>('p-|', { p: pending });
       expectObservable(source.pipe(flattenSettlements())).toBe('-----a|', { a: A });
@@ -41,7 +35,7 @@ describe('flattenSettlements', () => {
   });
 
   it('errors with the first pending settlement that errors, and unsubscribes the others', () => {
-    testScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+    marbleScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
       const failing = cold<Settlement>('--#', undefined, new Error('dead-letter write failed'));
       const other: Observable<Settlement> = cold<Settlement>('------a|', { a: A });
       const source = hot<WorkerResult>('fo', { f: failing, o: other });
@@ -56,7 +50,7 @@ describe('flattenSettlements', () => {
   });
 
   it('unsubscribes pending settlements when unsubscribed', () => {
-    testScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+    marbleScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
       const pending = cold<Settlement>('------a|', { a: A });
       const source = hot<WorkerResult>('p', { p: pending });
       expectObservable(source.pipe(flattenSettlements()), '^--!').toBe('---');
@@ -65,7 +59,7 @@ describe('flattenSettlements', () => {
   });
 
   it('takes a pending settlement that is due at once', () => {
-    testScheduler().run(({ hot, cold, expectObservable }) => {
+    marbleScheduler().run(({ hot, cold, expectObservable }) => {
       const due = cold<Settlement>('(a|)', { a: A });
       const source = hot<WorkerResult>('-d-|', { d: due });
       expectObservable(source.pipe(flattenSettlements())).toBe('-a-|', { a: A });

@@ -2,11 +2,7 @@ import { expect } from 'chai';
 import { defer, finalize, type Observable, of, retry, Subject, switchMap, take } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { mergeByLane } from '../../lib/service/merge-by-lane.js';
-
-const testScheduler = () =>
-  new TestScheduler((actual, expected) => {
-    expect(actual).to.deep.equal(expected);
-  });
+import { marbleScheduler } from '../support/marbles.js';
 
 type Cold = ReturnType<typeof TestScheduler.prototype.createColdObservable<string>>;
 
@@ -33,7 +29,7 @@ function sameTiming(
 
 describe('mergeByLane', () => {
   it('runs the values of one lane one at a time, in arrival order', () => {
-    testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+    marbleScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const values = { a: 'x1', b: 'x2', c: 'x3' };
       const source = cold('  (abc|)', values);
       const inners = sameTiming(cold, '---s|', ['x1', 'x2', 'x3']);
@@ -50,7 +46,7 @@ describe('mergeByLane', () => {
   });
 
   it('runs values of different lanes concurrently', () => {
-    testScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+    marbleScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
       const values = { a: 'x1', b: 'y1', c: 'z1' };
       const source = hot('   (abc)', values);
       const inners = sameTiming(cold, '---s|', ['x1', 'y1', 'z1']);
@@ -63,7 +59,7 @@ describe('mergeByLane', () => {
   });
 
   it('never runs more than `concurrency` values at once: the third starts when the first ends', () => {
-    testScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+    marbleScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
       const values = { a: 'w1', b: 'x1', c: 'y1', d: 'z1' };
       const source = hot('   (abcd)', values);
       const inners = sameTiming(cold, '---s|', ['w1', 'x1', 'y1', 'z1']);
@@ -80,7 +76,7 @@ describe('mergeByLane', () => {
   });
 
   it('does not give a slot to a value held back by its lane: a later value of another lane takes it', () => {
-    testScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+    marbleScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
       const values = { a: 'x1', b: 'x2', c: 'y1' };
       const source = hot('   (abc)', values);
       const inners = sameTiming(cold, '---s|', ['x1', 'x2', 'y1']);
@@ -97,7 +93,7 @@ describe('mergeByLane', () => {
   });
 
   it('lets a value that retries with backoff hold back only its own lane', () => {
-    testScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+    marbleScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
       const values = { a: 'x1', b: 'x2', c: 'y1', d: 'y2', e: 'y3' };
       const source = hot('   (abcde)', values);
       // x1 fails twice, waiting 2 frames before each new attempt, and succeeds on the third.
@@ -123,7 +119,7 @@ describe('mergeByLane', () => {
   });
 
   it('gives a free slot to the lane ready longest; a lane that just finished queues behind the others', () => {
-    testScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+    marbleScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
       // With one slot: x1 runs; x2 waits behind it; y1 and z1 wait for the slot, ready in that order.
       const values = { a: 'x1', b: 'x2', c: 'y1', d: 'z1', e: 'y2' };
       const source = hot('   a(bcd)e', values);
@@ -148,7 +144,7 @@ describe('mergeByLane', () => {
   });
 
   it('passes on every value an inner emits', () => {
-    testScheduler().run(({ cold, expectObservable }) => {
+    marbleScheduler().run(({ cold, expectObservable }) => {
       const source = cold('  (ab|)', { a: 'x1', b: 'x2' });
       const inners = { x1: cold('-1-2|'), x2: cold('3|') };
       const expected = '     -1-23|';
@@ -158,14 +154,14 @@ describe('mergeByLane', () => {
   });
 
   it('completes at once for an empty source', () => {
-    testScheduler().run(({ cold, expectObservable }) => {
+    marbleScheduler().run(({ cold, expectObservable }) => {
       const source = cold<string>('|');
       expectObservable(source.pipe(mergeByLane(() => of('never called'), laneOf))).toBe('|');
     });
   });
 
   it('neither emits nor completes for a source that never emits', () => {
-    testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+    marbleScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const source = cold<string>('-');
       expectObservable(source.pipe(mergeByLane(() => of('never called'), laneOf))).toBe('-');
       expectSubscriptions(source.subscriptions).toBe('^');
@@ -173,7 +169,7 @@ describe('mergeByLane', () => {
   });
 
   it('completes only once the source completed and every waiting value finished', () => {
-    testScheduler().run(({ cold, expectObservable }) => {
+    marbleScheduler().run(({ cold, expectObservable }) => {
       const values = { a: 'x1', b: 'x2', c: 'y1' };
       const source = cold('  a(bc|)', values);
       const inners = sameTiming(cold, '--s|', ['x1', 'x2', 'y1']);
@@ -185,7 +181,7 @@ describe('mergeByLane', () => {
   });
 
   it('fails when an inner fails, ending the other inners and starting no waiting value', () => {
-    testScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+    marbleScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
       const failure = new Error('inner broke');
       const values = { a: 'x1', b: 'y1', c: 'x2' };
       const source = hot('   (abc)', values);
@@ -210,7 +206,7 @@ describe('mergeByLane', () => {
   });
 
   it('fails when the source fails, ending the running inners', () => {
-    testScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+    marbleScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
       const failure = new Error('source broke');
       const source = hot('   a--#', { a: 'x1' }, failure);
       const inners = { x1: cold<string>('-----s|', { s: 'x1' }) };
@@ -227,7 +223,7 @@ describe('mergeByLane', () => {
   });
 
   it('fails when project throws, ending the running inners', () => {
-    testScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+    marbleScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
       const failure = new Error('project broke');
       const source = hot('   a-b', { a: 'x1', b: 'y1' });
       const x1 = cold<string>('-----s|', { s: 'x1' });
@@ -245,7 +241,7 @@ describe('mergeByLane', () => {
   });
 
   it('fails when laneOf throws, ending the running inners', () => {
-    testScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+    marbleScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
       const failure = new Error('laneOf broke');
       const source = hot('   a-b', { a: 'x1', b: 'y1' });
       const inners = { x1: cold<string>('-----s|', { s: 'x1' }) };
@@ -269,7 +265,7 @@ describe('mergeByLane', () => {
   });
 
   it('ends the source and the running inners on early unsubscribe, and starts no waiting value', () => {
-    testScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+    marbleScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
       const values = { a: 'x1', b: 'x2', c: 'y1' };
       const source = hot('   (abc)', values);
       const inners = sameTiming(cold, '---s|', ['x1', 'x2', 'y1']);

@@ -5,11 +5,7 @@ import type { Delivery } from '../../lib/pipeline/delivery.js';
 import type { Settlement, WorkerResult } from '../../lib/pipeline/handle-message.js';
 import { runPipeline, type RunnerCounts } from '../../lib/service/pipeline-runner.js';
 import { makeDelivery } from '../operators/support/delivery.js';
-
-const testScheduler = () =>
-  new TestScheduler((actual, expected) => {
-    expect(actual).to.deep.equal(expected);
-  });
+import { marbleScheduler } from '../support/marbles.js';
 
 const deliveries = {
   a: makeDelivery({ offset: '0' }),
@@ -48,7 +44,7 @@ function sameTiming(cold: TestScheduler['createColdObservable'], marbles: string
 
 describe('runPipeline', () => {
   it('never has more than `concurrency` handles subscribed: the third starts when the first ends', () => {
-    testScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+    marbleScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
       const source = hot('  (abcd)', deliveries);
       const handles = sameTiming(cold, '---s|');
       const expected = '    ---(AB)(CD)';
@@ -68,7 +64,7 @@ describe('runPipeline', () => {
   });
 
   it('starts each waiting delivery as soon as a worker frees up, in arrival order', () => {
-    testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+    marbleScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const source = cold(' abcd|', deliveries);
       const handles = sameTiming(cold, '---s|');
       const expected = '    ---AB--CD|';
@@ -88,7 +84,7 @@ describe('runPipeline', () => {
   });
 
   it('emits settlements in completion order, not arrival order', () => {
-    testScheduler().run(({ cold, expectObservable }) => {
+    marbleScheduler().run(({ cold, expectObservable }) => {
       const source = cold('   (abcd)|', deliveries);
       const handles = {
         a: cold('             ------s|', { s: settlements.A }),
@@ -104,7 +100,7 @@ describe('runPipeline', () => {
 
   it('counts the deliveries waiting for a worker and those in flight, as seen inside the handle', () => {
     const seen: Array<[Name, RunnerCounts]> = [];
-    testScheduler().run(({ hot, cold, expectObservable }) => {
+    marbleScheduler().run(({ hot, cold, expectObservable }) => {
       const source = hot('  (abcd)', deliveries);
       const handles = sameTiming(cold, '---s|');
       const expected = '    ---(AB)(CD)';
@@ -137,7 +133,7 @@ describe('runPipeline', () => {
 
   it('reports the counts between frames, and zero of each once everything settled', () => {
     const samples: Array<[number, RunnerCounts]> = [];
-    const scheduler = testScheduler();
+    const scheduler = marbleScheduler();
     scheduler.run(({ hot, cold, expectObservable }) => {
       const source = hot('  (abcd)', deliveries);
       const handles = sameTiming(cold, '---s|');
@@ -165,7 +161,7 @@ describe('runPipeline', () => {
   it('counts a handle that ends with an error as no longer in flight', () => {
     let runner: ReturnType<typeof runPipeline> | undefined;
     const failure = new Error('handle broke');
-    testScheduler().run(({ hot, cold, expectObservable }) => {
+    marbleScheduler().run(({ hot, cold, expectObservable }) => {
       const source = hot('                  a', deliveries);
       const handle = cold<Settlement>('     --#', undefined, failure);
       const expected = '                    --#';
@@ -249,7 +245,7 @@ describe('runPipeline with a processing order', () => {
   }
 
   it("'key': one at a time per partition and key; other keys, the same key on another partition and the null key run alongside", () => {
-    testScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+    marbleScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
       const named = {
         a: at(0, '0', 'k1'),
         b: at(0, '1', 'k1'),
@@ -277,7 +273,7 @@ describe('runPipeline with a processing order', () => {
   });
 
   it("'partition': one at a time per topic-partition whatever the key; partitions run alongside", () => {
-    testScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+    marbleScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
       const named = {
         a: at(0, '0', 'k1'),
         b: at(0, '1', 'k2'),
@@ -304,7 +300,7 @@ describe('runPipeline with a processing order', () => {
   for (const order of ['key', 'partition'] as const) {
     it(`'${order}': never runs more than \`concurrency\` handles, and counts waiting and in-flight deliveries`, () => {
       const samples: Array<[number, RunnerCounts]> = [];
-      const scheduler = testScheduler();
+      const scheduler = marbleScheduler();
       scheduler.run(({ hot, cold, expectObservable }) => {
         // Four lanes (a, c, d, e) and one delivery (b) behind a, with two workers.
         const named = {
@@ -377,7 +373,7 @@ describe('runPipeline with a processing order', () => {
   }
 
   it("'unordered' (the default) starts deliveries of one key alongside each other", () => {
-    testScheduler().run(({ hot, cold, expectObservable }) => {
+    marbleScheduler().run(({ hot, cold, expectObservable }) => {
       const named = { a: at(0, '0', 'k1'), b: at(0, '1', 'k1') };
       const source = hot('  (ab)', named);
       const { settled, handle } = coldHandles(cold, '---s|', named);
@@ -399,7 +395,7 @@ describe('runPipeline with a processing order', () => {
     }
 
     it("'unordered': a worker takes the next message while the previous one waits for its acknowledgement", () => {
-      testScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+      marbleScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
         const source = hot('  (ab)', { a: deliveries.a, b: deliveries.b });
         const { handles, handle } = pendingHandles(cold);
 
@@ -413,7 +409,7 @@ describe('runPipeline with a processing order', () => {
 
     for (const order of ['key', 'partition'] as const) {
       it(`'${order}': a message holds its lane until it settled, so the next of the lane starts after`, () => {
-        testScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+        marbleScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
           // Same partition and key: one lane in either mode.
           const source = hot('  (ab)', { a: deliveries.a, b: deliveries.b });
           const { handles, handle } = pendingHandles(cold);

@@ -65,9 +65,30 @@ export async function committedOffsets(
   topic: string,
 ): Promise<Map<number, string>> {
   return withAdmin(kafka, async (admin) => {
-    const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const [entry] = await fetchGroupOffsets(admin, groupId, topic);
     return new Map((entry?.partitions ?? []).map((p) => [p.partition, p.offset]));
   });
+}
+
+/**
+ * admin.fetchOffsets, tried again for up to 15 s on retriable errors: on a fresh broker the
+ * group coordinator answers NOT_COORDINATOR until the offsets topic is loaded, and kafkajs's
+ * admin does not retry that.
+ */
+export async function fetchGroupOffsets(
+  admin: Admin,
+  groupId: string,
+  topic: string,
+): ReturnType<Admin['fetchOffsets']> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      return await admin.fetchOffsets({ groupId, topics: [topic] });
+    } catch (error) {
+      if (!(error as { retriable?: boolean }).retriable || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
 }
 
 /** High watermark (next offset to be written) of each partition, as strings. */
