@@ -7,6 +7,7 @@ import type { ProcessingOrder } from '../config/schema.js';
 import { OffsetTracker, type PartitionStart } from '../commit/offset-tracker.js';
 import { errorMessage } from '../errors.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
+import { progressOf, type UnsettledMessage } from '../observability/progress.js';
 import { Readiness, SERVICE_CONDITIONS, type ServiceCondition } from '../observability/readiness.js';
 import type { BackoffPolicy } from '../operators/backoff.js';
 import type { Pipeline } from '../pipeline/define-pipeline.js';
@@ -31,13 +32,16 @@ export interface EventServiceSettings {
   queueBufferSize: number;
   /** PROCESSING_ORDER: unordered (default), one at a time per key, or per partition. */
   order?: ProcessingOrder;
-  retry: BackoffPolicy & { maxAttempts: number };
+  /** RETRY_* settings; `attemptTimeoutMs` (PROCESS_TIMEOUT_MS) bounds each process attempt. */
+  retry: BackoffPolicy & { maxAttempts: number; attemptTimeoutMs?: number };
   commitIntervalMs: number;
   shutdownTimeoutMs: number;
   sessionTimeoutMs: number;
   schema: object;
   /** No settle for this long while messages are held counts as stuck for /readyz. */
   stuckAfterMs?: number;
+  /** STUCK_MESSAGE_MS: one message unsettled this long is reported on /readyz, others settling or not. */
+  stuckMessageMs?: number;
   /** A consumer that crashed and has not rejoined its group for this long fails the service. */
   consumerRecoveryTimeoutMs?: number;
   /** KAFKA_FETCH_MAX_BYTES and KAFKA_FETCH_MAX_PARTITION_BYTES: how much one fetch brings in. */
@@ -398,8 +402,16 @@ export class EventService {
   }
 
   private oldestUnsettledAgeSeconds(): number {
-    const first = this.handedOffAt.values().next();
-    return first.done ? 0 : (Date.now() - first.value) / 1000;
+    const oldest = this.oldestUnsettled();
+    return oldest === undefined ? 0 : (Date.now() - oldest.handedOffAt) / 1000;
+  }
+
+  /** The first entry: entries go in at hand-off and leave at settle, so it is the oldest. */
+  private oldestUnsettled(): UnsettledMessage | undefined {
+    const first = this.handedOffAt.entries().next();
+    if (first.done) return undefined;
+    const [delivery, handedOffAt] = first.value;
+    return { ...where(delivery), handedOffAt };
   }
 
   /**
@@ -418,10 +430,23 @@ export class EventService {
 
   private checkProgress(): void {
     this.checkConsumerRecovery();
-    const stuckAfterMs = this.deps.settings.stuckAfterMs ?? 120_000;
-    const stuck = this.gate.held > 0 && Date.now() - this.lastSettleAt > stuckAfterMs;
-    this.readiness.set('progress', !stuck, stuck ? `no message settled for ${stuckAfterMs} ms` : undefined);
+    const { settings, logger } = this.deps;
+    const oldest = this.oldestUnsettled();
+    const { ok, reason } = progressOf({
+      now: Date.now(),
+      held: this.gate.held,
+      lastSettleAt: this.lastSettleAt,
+      oldest,
+      stuckAfterMs: settings.stuckAfterMs ?? 120_000,
+      stuckMessageMs: settings.stuckMessageMs ?? 300_000,
+    });
+    // Logged once as it turns, not every second: /readyz and the age metric say the rest.
+    if (!ok && this.progressing) logger.warn('No progress', { reason, oldest });
+    this.progressing = ok;
+    this.readiness.set('progress', ok, reason);
   }
+
+  private progressing = true;
 
   /** Readiness follows the clients, and a consumer that gave up makes the service fail. */
   private watchClients(): void {
