@@ -1,4 +1,4 @@
-import { Partitioners, type Admin, type Consumer, type Kafka, type Producer } from 'kafkajs';
+import { type Admin, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { EMPTY, of, type Subscription } from 'rxjs';
 import type { Logger } from 'winston';
@@ -16,6 +16,7 @@ import { handleMessage, type Settlement, type WorkerResult } from '../pipeline/h
 import { classify } from '../sinks/dead-letter.js';
 import { deadLetterSink } from '../sinks/dead-letter-sink.js';
 import { BatchingProducer } from '../sinks/batching-producer.js';
+import { recordingPartitioner } from '../sinks/recording-partitioner.js';
 import { CreditGate } from '../source/credit-gate.js';
 import { GroupMembership } from '../source/group-membership.js';
 import { kafkaSource, type SourceControl } from '../source/kafka-source.js';
@@ -73,6 +74,8 @@ export class EventService {
 
   private readonly consumer: Consumer;
   private readonly producer: Producer;
+  /** The partition of each message written, to check the broker's answers against. */
+  private readonly partitions = recordingPartitioner();
   /** Reads committed offsets and log starts when partitions are assigned. */
   private readonly admin: Admin;
   private readonly gate: CreditGate;
@@ -110,7 +113,7 @@ export class EventService {
     this.producer = dlqKafka.producer({
       allowAutoTopicCreation: false,
       idempotent: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: this.partitions.createPartitioner,
     });
     this.metrics = createMetrics(this.registry, settings.serviceName, {
       oldestUnsettledAgeSeconds: () => this.oldestUnsettledAgeSeconds(),
@@ -182,8 +185,9 @@ export class EventService {
 
     // Dead letters get requests of their own: a request fails as a whole, so a DLQ that is
     // down must not fail the output writes of valid events that would share its requests.
-    const batching = new BatchingProducer(this.producer);
-    const deadLetters = new BatchingProducer(this.producer);
+    const { partitionOf } = this.partitions;
+    const batching = new BatchingProducer(this.producer, { partitionOf });
+    const deadLetters = new BatchingProducer(this.producer, { partitionOf });
     const chain = pipeline.build({
       schema: settings.schema,
       outputTopic: settings.outputTopic,
