@@ -65,6 +65,7 @@ async function main(): Promise<void> {
       shutdownTimeoutMs: config.shutdown.timeoutMs,
       sessionTimeoutMs: config.kafka.sessionTimeoutMs,
       consumerRecoveryTimeoutMs: config.kafka.recoveryTimeoutMs,
+      stuckMessageMs: config.readiness.stuckMessageMs,
       fetchMaxBytes: config.kafka.fetchMaxBytes,
       fetchMaxPartitionBytes: config.kafka.fetchMaxPartitionBytes,
       schema: config.pipeline.schema as object,

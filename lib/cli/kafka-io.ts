@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel, type Admin, type KafkaMessage } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type EachBatchPayload, type KafkaMessage } from 'kafkajs';
 import { errorMessage } from '../errors.js';
 import { kafkaLogCreator } from '../kafka/kafka-logger.js';
 import { createLogger } from '../observability/logger.js';
+import { withCoordinatorRetries } from './coordinator-retries.js';
 import { CliFailure } from './errors.js';
 import type { DlqRecord } from './letter.js';
 import { EndTracker, type PartitionPlan } from './progress.js';
@@ -104,7 +105,8 @@ export async function committedOffsets(
   groupId: string,
   topic: string,
 ): Promise<Map<number, Committed>> {
-  const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  // kafkajs's admin.fetchOffsets has no retries of its own, unlike its consumer.
+  const [entry] = await withCoordinatorRetries(() => admin.fetchOffsets({ groupId, topics: [topic] }));
   const committed = new Map<number, Committed>();
   for (const p of entry?.partitions ?? []) {
     const offset = BigInt(p.offset);
@@ -178,6 +180,14 @@ export async function boundedRead(options: BoundedReadOptions): Promise<ReadOutc
   signal.addEventListener('abort', onAbort, { once: true });
   if (signal.aborted) finish('stopped');
   let stopping = false;
+  /**
+   * The batch being read. Settling the read does not wait for it, so the consumer is stopped
+   * only once it has ended: kafkajs drops a commitOffsets made after stop() has begun (and
+   * throws after it), which would leave the letter in hand written but not committed.
+   */
+  let inHand: Promise<void> = Promise.resolve();
+  /** Set once kafkajs would no longer send a commit: the consumer crashed or is leaving. */
+  let commitsClosed = false;
 
   const pauseDone = (partition: number) => {
     consumer.pause([{ topic, partitions: [partition] }]);
@@ -186,10 +196,15 @@ export async function boundedRead(options: BoundedReadOptions): Promise<ReadOutc
 
   const commit = async (partition: number, next: bigint, metadata: string) => {
     if (throwaway) throw new Error('a throw-away read commits nothing');
+    // kafkajs would resolve without sending it: say so rather than count it as committed.
+    if (commitsClosed) throw new Error('the consumer has stopped; the commit was not sent');
     await consumer.commitOffsets([{ topic, partition, offset: next.toString(), metadata }]);
   };
 
-  consumer.on(consumer.events.CRASH, ({ payload }) => finish(payload.error));
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    commitsClosed = true;
+    finish(payload.error);
+  });
   // Partitions handed to another member would never be read to their end here: stop instead.
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     const assigned = new Set(payload.memberAssignment[topic] ?? []);
@@ -222,53 +237,7 @@ export async function boundedRead(options: BoundedReadOptions): Promise<ReadOutc
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 1,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        const partition = batch.partition;
-        const context: ReadContext = { heartbeat, commit };
-        if (tracker.isDone(partition) || stopping) return;
-        let whole = true;
-        try {
-          for (const message of batch.messages) {
-            if (stopping || signal.aborted || !isRunning() || isStale()) {
-              whole = false;
-              break;
-            }
-            const offset = BigInt(message.offset);
-            const position = tracker.wanted(partition, offset);
-            if (position === 'past-end') {
-              tracker.readUpTo(partition, offset);
-              break;
-            }
-            if (position === 'wanted') {
-              const verdict = await options.handle(recordOf(partition, message), context);
-              if (verdict === 'halt') {
-                whole = false;
-                stopping = true;
-                finish('halted');
-                break;
-              }
-              resolveOffset(message.offset);
-              if (verdict === 'done') {
-                whole = false;
-                stopping = true;
-                finish('done');
-                break;
-              }
-            } else {
-              resolveOffset(message.offset);
-            }
-            if (tracker.readUpTo(partition, offset)) break;
-          }
-          // Trailing control records of the batch are read too.
-          if (whole) tracker.readUpTo(partition, BigInt(batch.lastOffset()));
-          await options.afterBatch?.(partition, context);
-          if (tracker.isDone(partition)) pauseDone(partition);
-          await heartbeat();
-        } catch (error) {
-          stopping = true;
-          finish(error instanceof Error ? error : new Error(String(error)));
-        }
-      },
+      eachBatch: (payload) => (inHand = readBatch(payload)),
     });
     const done = options.plans.filter((plan) => tracker.isDone(plan.partition)).map((plan) => plan.partition);
     if (done.length > 0) consumer.pause([{ topic, partitions: done }]);
@@ -278,7 +247,9 @@ export async function boundedRead(options: BoundedReadOptions): Promise<ReadOutc
   } finally {
     signal.removeEventListener('abort', onAbort);
     stopping = true;
-    // Waits for the record in hand (its write and commit) before leaving the group.
+    // The record in hand is finished (its write and commit) before the consumer stops.
+    await inHand;
+    commitsClosed = true;
     await consumer.disconnect().catch(() => undefined);
     if (throwaway) {
       const admin = kafka.admin();
@@ -287,6 +258,55 @@ export async function boundedRead(options: BoundedReadOptions): Promise<ReadOutc
         .then(() => admin.deleteGroups([groupId]))
         .catch(() => undefined)
         .finally(() => admin.disconnect().catch(() => undefined));
+    }
+  }
+
+  /** Hands the wanted records of one batch to `handle`; never rejects (a failure ends the read). */
+  async function readBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) {
+    const partition = batch.partition;
+    const context: ReadContext = { heartbeat, commit };
+    if (tracker.isDone(partition) || stopping) return;
+    let whole = true;
+    try {
+      for (const message of batch.messages) {
+        if (stopping || signal.aborted || !isRunning() || isStale()) {
+          whole = false;
+          break;
+        }
+        const offset = BigInt(message.offset);
+        const position = tracker.wanted(partition, offset);
+        if (position === 'past-end') {
+          tracker.readUpTo(partition, offset);
+          break;
+        }
+        if (position === 'wanted') {
+          const verdict = await options.handle(recordOf(partition, message), context);
+          if (verdict === 'halt') {
+            whole = false;
+            stopping = true;
+            finish('halted');
+            break;
+          }
+          resolveOffset(message.offset);
+          if (verdict === 'done') {
+            whole = false;
+            stopping = true;
+            finish('done');
+            break;
+          }
+        } else {
+          resolveOffset(message.offset);
+        }
+        if (tracker.readUpTo(partition, offset)) break;
+      }
+      // Trailing control records of the batch are read too.
+      if (whole) tracker.readUpTo(partition, BigInt(batch.lastOffset()));
+      await options.afterBatch?.(partition, context);
+      if (tracker.isDone(partition)) pauseDone(partition);
+      await heartbeat();
+    } catch (error) {
+      stopping = true;
+      finish(error instanceof Error ? error : new Error(String(error)));
     }
   }
 }

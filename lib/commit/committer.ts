@@ -89,7 +89,11 @@ export class Committer {
     const due: DueOffset[] = tracker.due();
     if (due.length === 0) return true;
     try {
-      await this.options.commit(due.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
+      await this.options.commit(
+        due.map(({ topic, partition, offset, metadata }) =>
+          metadata === undefined ? { topic, partition, offset } : { topic, partition, offset, metadata },
+        ),
+      );
     } catch (error) {
       logger.warn('Offset commit failed, will retry', { error, partitions: due.length });
       this.options.onCommitFailed?.(error);

@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import { decodeFinishedAbove, encodeFinishedAbove, type FinishedAbove } from './commit-metadata.js';
 import { compareOffsets, nextOffset, offsetAfter } from './offsets.js';
 import { PartitionWatermark } from './partition-watermark.js';
 
@@ -9,11 +10,15 @@ export interface TopicPartition {
 
 export interface TopicPartitionOffset extends TopicPartition {
   offset: string;
+  /** Commit metadata: which offsets above `offset` finished already (see commit-metadata). */
+  metadata?: string;
 }
 
 /** A commit due for one partition, with the ownership it was computed under. */
 export interface DueOffset extends TopicPartitionOffset {
   epoch: number;
+  /** The partition's settle count when this was computed. */
+  settles: number;
 }
 
 export interface Assignment {
@@ -25,6 +30,8 @@ export interface Assignment {
 export interface PartitionStart {
   /** The group's committed offset, or undefined when the group never committed one. */
   committed: string | undefined;
+  /** The metadata committed with it. */
+  metadata?: string | null;
   /** Where reading starts without a committed offset (the log start: fromBeginning). */
   earliest: string;
 }
@@ -56,6 +63,11 @@ interface OwnedPartition extends PartitionClaim {
   watermark: PartitionWatermark;
   /** The last offset the broker acknowledged for this partition (ours or found at the start). */
   lastCommitted: string | undefined;
+  /** Settles so far, and as of the last acknowledged commit: its metadata is stale when they differ. */
+  settles: number;
+  settlesCommitted: number;
+  /** Offsets above the start that finished before the last owner's commit: not processed again. */
+  finished: FinishedAbove | undefined;
   /** False from a group join until the broker's committed offset was read for it. */
   confirmed: boolean;
   waiters: Array<() => void>;
@@ -135,6 +147,8 @@ export class OffsetTracker {
       owned.start = broker.committed ?? broker.earliest;
       owned.position = owned.start;
       owned.lastCommitted = broker.committed;
+      owned.finished =
+        broker.committed === undefined ? undefined : decodeFinishedAbove(broker.committed, broker.metadata);
     }
     owned.confirmed = true;
     for (const wake of owned.waiters.splice(0)) wake();
@@ -173,6 +187,25 @@ export class OffsetTracker {
     (claim as OwnedPartition).watermark.add(offset);
   }
 
+  /**
+   * For an offset the previous commit recorded as finished: registers it as handed off and
+   * settled at once, and returns true; the message is not processed again. False otherwise.
+   */
+  skipFinished(claim: PartitionClaim, offset: string): boolean {
+    const owned = claim as OwnedPartition;
+    const finished = owned.finished;
+    if (finished === undefined) return false;
+    if (compareOffsets(offset, finished.upTo) > 0) {
+      owned.finished = undefined;
+      return false;
+    }
+    if (finished.unfinished.has(offset) || !offsetAfter(offset, owned.start!)) return false;
+    owned.watermark.add(offset);
+    owned.watermark.settle(offset);
+    owned.settles += 1;
+    return true;
+  }
+
   /** Moves the claim's position past `lastOffset` once a run of hand-offs ended there. */
   advance(claim: PartitionClaim, lastOffset: string): void {
     const owned = claim as OwnedPartition;
@@ -192,7 +225,7 @@ export class OffsetTracker {
 
   settle(topic: string, partition: number, offset: string, epoch: number): void {
     const owned = this.find(topic, partition);
-    if (owned && owned.epoch === epoch) owned.watermark.settle(offset);
+    if (owned && owned.epoch === epoch && owned.watermark.settle(offset)) owned.settles += 1;
   }
 
   /**
@@ -204,19 +237,38 @@ export class OffsetTracker {
     const due: DueOffset[] = [];
     for (const owned of this.owned.values()) {
       if (!owned.confirmed) continue;
-      const offset = owned.watermark.commitPoint() ?? owned.start;
-      if (offset !== undefined && offset !== (owned.lastCommitted ?? owned.start)) {
-        due.push({ topic: owned.topic, partition: owned.partition, offset, epoch: owned.epoch });
-      }
+      const { watermark } = owned;
+      const offset = watermark.commitPoint() ?? owned.start;
+      if (offset === undefined) continue;
+      const moved = offset !== (owned.lastCommitted ?? owned.start);
+      // Settles above a commit point that did not move change only the metadata.
+      const finishedAbove = watermark.pending > 0 && owned.settles !== owned.settlesCommitted;
+      if (!moved && !finishedAbove) continue;
+      const highest = watermark.highestHandedOff;
+      const metadata =
+        highest === undefined
+          ? undefined
+          : encodeFinishedAbove(offset, highest, watermark.unsettledOffsets());
+      due.push({
+        topic: owned.topic,
+        partition: owned.partition,
+        offset,
+        epoch: owned.epoch,
+        settles: owned.settles,
+        ...(metadata === undefined ? {} : { metadata }),
+      });
     }
     return due;
   }
 
   /** Records what the broker acknowledged; ignored for partitions whose ownership ended since. */
   committed(offsets: DueOffset[]): void {
-    for (const { topic, partition, offset, epoch } of offsets) {
+    for (const { topic, partition, offset, epoch, settles } of offsets) {
       const owned = this.find(topic, partition);
-      if (owned && owned.epoch === epoch) owned.lastCommitted = offset;
+      if (owned && owned.epoch === epoch) {
+        owned.lastCommitted = offset;
+        owned.settlesCommitted = settles;
+      }
     }
   }
 
@@ -261,6 +313,9 @@ export class OffsetTracker {
       start: undefined,
       watermark: new PartitionWatermark(),
       lastCommitted: undefined,
+      settles: 0,
+      settlesCommitted: 0,
+      finished: undefined,
       confirmed: false,
       waiters: [],
     };

@@ -42,6 +42,16 @@ export class PartitionWatermark {
   get pending(): number {
     return this.unsettled.size;
   }
+
+  /** The highest offset handed off; undefined before the first hand-off. */
+  get highestHandedOff(): string | undefined {
+    return this.highest;
+  }
+
+  /** The offsets handed off and not yet settled, lowest first. */
+  unsettledOffsets(): IterableIterator<string> {
+    return this.unsettled.values();
+  }
 }
 
 /** a > b for offsets as Kafka writes them: decimal, no sign, no leading zeros. */

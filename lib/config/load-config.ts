@@ -47,6 +47,7 @@ export interface Config {
   };
   retry: RawConfig['retry'];
   http: RawConfig['http'];
+  readiness: RawConfig['readiness'];
   log: RawConfig['log'];
   shutdown: RawConfig['shutdown'];
   commit: RawConfig['commit'];

@@ -58,8 +58,16 @@ export interface RawConfig {
     module: string;
     order: ProcessingOrder;
   };
-  retry: { maxAttempts: number; baseDelayMs: number; maxDelayMs: number; multiplier: number };
+  retry: {
+    maxAttempts: number;
+    baseDelayMs: number;
+    maxDelayMs: number;
+    multiplier: number;
+    /** PROCESS_TIMEOUT_MS: 0 means no limit. */
+    attemptTimeoutMs: number;
+  };
   http: { port: number };
+  readiness: { stuckMessageMs: number };
   log: { level: LogLevel };
   shutdown: { timeoutMs: number };
   commit: { intervalMs: number };
@@ -349,6 +357,18 @@ export const configSchema: convict.Schema<RawConfig> = {
       min: 1,
       accepts: 'a number of at least 1',
     },
+    // A run that never ends would hold its message's credit and the partition's commit for
+    // good: the limit makes it a failed attempt (retried, then dead-lettered with
+    // PROCESS_TIMEOUT). The default leaves room for slow calls of ordinary pipelines.
+    attemptTimeoutMs: int(
+      {
+        doc: 'Longest one attempt of a process step may run before it counts as failed (ms); 0: no limit.',
+        env: 'PROCESS_TIMEOUT_MS',
+        default: 60000,
+      },
+      0,
+      3600000,
+    ),
   },
   http: {
     port: port({
@@ -356,6 +376,19 @@ export const configSchema: convict.Schema<RawConfig> = {
       env: 'METRICS_PORT',
       default: 8080,
     }),
+  },
+  readiness: {
+    // Above what a message may legitimately take with the defaults: 4 attempts of
+    // PROCESS_TIMEOUT_MS (60 s) and 0.7 s of backoff.
+    stuckMessageMs: int(
+      {
+        doc: 'A message unsettled this long makes /readyz report it, while others settle or not (ms).',
+        env: 'STUCK_MESSAGE_MS',
+        default: 300000,
+      },
+      1000,
+      86400000,
+    ),
   },
   log: {
     level: {

@@ -41,6 +41,8 @@ export interface Metrics {
   readonly dlqWriteFailures: CounterHandle;
   /** Fetched batches dropped because they did not continue their partition (fetched before a rejoin). */
   readonly staleBatches: CounterHandle;
+  /** Messages not run again after a restart because the last commit recorded them finished. */
+  readonly finishedSkipped: CounterHandle;
 
   /**
    * One message written to the dead-letter topic: bumps the Go `dlq_messages_total` and the
@@ -178,6 +180,10 @@ export function createMetrics(
     messagesInFlight: inFlight.labels(service),
     commits: counter('myeventstream_commits_total', 'Successful offset commits.'),
     commitFailures: counter('myeventstream_commit_failures_total', 'Failed offset commits.'),
+    finishedSkipped: counter(
+      'myeventstream_finished_skipped_total',
+      'Messages not processed again after a restart or rebalance because the last commit recorded them finished.',
+    ),
     staleBatches: counter(
       'myeventstream_stale_batches_total',
       'Fetched batches dropped because they did not continue their partition (fetched before a rejoin).',

@@ -16,8 +16,10 @@ export interface ProcessOptions {
   /**
    * `maxAttempts` counts the retries after the first run, as RETRY_MAX_ATTEMPTS does: the
    * default 3 runs fn up to 4 times, waiting 100, 200 and 400 ms (± jitter) in between.
+   * `attemptTimeoutMs` (PROCESS_TIMEOUT_MS; 0 or unset: no limit) is how long one run may take:
+   * a run still going then counts as a failed attempt, and the signal fn was given aborts.
    */
-  retry?: Partial<BackoffPolicy> & { maxAttempts?: number };
+  retry?: Partial<BackoffPolicy> & { maxAttempts?: number; attemptTimeoutMs?: number };
   /** Runs the backoff timers; default asyncScheduler (tests pass a TestScheduler). */
   scheduler?: SchedulerLike;
   /** Jitter source in [0, 1); default Math.random. */
@@ -37,16 +39,20 @@ export type ProcessedEvent<E, R> = [R] extends [undefined | void]
 /**
  * Runs `fn` once per delivery (one at a time, in order: concurrency belongs to the pipeline),
  * retrying transient failures with exponential backoff. Fails with a StageError of stage
- * 'process': PROCESS_FAILED once retries run out, PROCESS_REJECTED at once for a permanent
- * error, REVOKED as soon as `delivery.signal` aborts a pending retry; a StageError from fn
- * keeps its code and stage. `attempts` always says how many times fn ran.
+ * 'process': PROCESS_FAILED once retries run out, PROCESS_TIMEOUT when the last of them ran
+ * longer than `retry.attemptTimeoutMs`, PROCESS_REJECTED at once for a permanent error,
+ * REVOKED as soon as `delivery.signal` aborts a pending retry; a StageError from fn keeps its
+ * code and stage. `attempts` always says how many times fn ran.
+ *
+ * With a timeout, fn gets a copy of the delivery whose `signal` is the attempt's own: it aborts
+ * when the attempt times out or when the delivery's signal does, so a hung call can be stopped.
  */
 export function process<E, R>(
   fn: (event: E, delivery: Delivery<E>) => R | Promise<R> | Observable<R>,
   options: ProcessOptions = {},
 ): OperatorFunction<Delivery<E>, Delivery<ProcessedEvent<E, R>>> {
   const {
-    retry: { maxAttempts = 3, ...backoff } = {},
+    retry: { maxAttempts = 3, attemptTimeoutMs = 0, ...backoff } = {},
     scheduler = asyncScheduler,
     random = Math.random,
   } = options;
@@ -54,8 +60,30 @@ export function process<E, R>(
   if (!Number.isInteger(maxAttempts) || maxAttempts < 0) {
     throw new RangeError(`process: maxAttempts must be an integer >= 0, got ${maxAttempts}`);
   }
+  if (!Number.isSafeInteger(attemptTimeoutMs) || attemptTimeoutMs < 0) {
+    throw new RangeError(`process: attemptTimeoutMs must be an integer >= 0, got ${attemptTimeoutMs}`);
+  }
+  const attempts: Attempts = { maxAttempts, timeoutMs: attemptTimeoutMs, policy, scheduler, random };
 
-  return concatMap((delivery) => attemptsOf(fn, delivery, maxAttempts, policy, scheduler, random));
+  return concatMap((delivery) => attemptsOf(fn, delivery, attempts));
+}
+
+/** How the runs of fn for one delivery are made: the options, resolved once. */
+interface Attempts {
+  maxAttempts: number;
+  /** 0: no limit. */
+  timeoutMs: number;
+  policy: BackoffPolicy;
+  scheduler: SchedulerLike;
+  random: () => number;
+}
+
+/** A run of fn that took longer than `attemptTimeoutMs`: retriable, like any transient failure. */
+class AttemptTimedOut extends Error {
+  override readonly name: string = 'AttemptTimedOut';
+  constructor(timeoutMs: number) {
+    super(`timed out after ${timeoutMs} ms`);
+  }
 }
 
 /**
@@ -66,19 +94,23 @@ export function process<E, R>(
 function attemptsOf<E, R>(
   fn: (event: E, delivery: Delivery<E>) => R | Promise<R> | Observable<R>,
   delivery: Delivery<E>,
-  maxAttempts: number,
-  policy: BackoffPolicy,
-  scheduler: SchedulerLike,
-  random: () => number,
+  { maxAttempts, timeoutMs, policy, scheduler, random }: Attempts,
 ): Observable<Delivery<ProcessedEvent<E, R>>> {
   return new Observable<Delivery<ProcessedEvent<E, R>>>((subscriber) => {
     const { signal, hooks } = delivery;
     let attempts = 0; // how many times fn ran for this delivery
+    let live = 0; // the run going on (its number), 0 between runs: a late result of another is ignored
     let running: Unsubscribable | undefined;
     let closed = false;
     let stopWaiting: (() => void) | undefined;
+    let stopDeadline: (() => void) | undefined;
 
+    const endRun = () => {
+      live = 0;
+      stopDeadline?.();
+    };
     const succeed = (result: R | undefined) => {
+      endRun();
       subscriber.next(
         (result === undefined ? delivery : withEvent(delivery, result)) as Delivery<ProcessedEvent<E, R>>,
       );
@@ -95,6 +127,7 @@ function attemptsOf<E, R>(
     };
 
     const failedAttempt = (error: unknown) => {
+      endRun();
       running = undefined;
       // A permanent error, or no retry left: the last attempt's error decides.
       if (!isRetriable(error) || attempts > maxAttempts) return fail(error);
@@ -122,11 +155,35 @@ function attemptsOf<E, R>(
       };
     };
 
+    /**
+     * The delivery fn gets for this run. With a timeout, a copy whose signal is the run's own:
+     * it follows the delivery's signal, and aborts when the run is given up for taking too
+     * long. (Made lazily behind a getter, the copy cost several times more than it saves.)
+     */
+    const deliveryForRun = (): Delivery<E> => {
+      if (timeoutMs === 0) return delivery;
+      const controller = new AbortController();
+      const stopFollowing = onAbort(signal, () => controller.abort(signal.reason));
+      const deadline = scheduler.schedule(() => {
+        const timedOut = new AttemptTimedOut(timeoutMs);
+        running?.unsubscribe();
+        controller.abort(timedOut);
+        failedAttempt(timedOut);
+      }, timeoutMs);
+      stopDeadline = () => {
+        stopDeadline = undefined;
+        deadline.unsubscribe();
+        stopFollowing();
+      };
+      return { ...delivery, signal: controller.signal };
+    };
+
     const attempt = () => {
-      attempts++;
+      const run = ++attempts;
+      live = run;
       let result: R | Promise<R> | Observable<R>;
       try {
-        result = fn(delivery.event, delivery);
+        result = fn(delivery.event, deliveryForRun());
       } catch (error) {
         return failedAttempt(error);
       }
@@ -141,10 +198,10 @@ function attemptsOf<E, R>(
       } else if (typeof (result as PromiseLike<R> | null)?.then === 'function') {
         (result as PromiseLike<R>).then(
           (value) => {
-            if (!closed) succeed(value);
+            if (!closed && live === run) succeed(value);
           },
           (error: unknown) => {
-            if (!closed) failedAttempt(error);
+            if (!closed && live === run) failedAttempt(error);
           },
         );
       } else {
@@ -155,6 +212,7 @@ function attemptsOf<E, R>(
     attempt();
     return () => {
       closed = true;
+      stopDeadline?.();
       stopWaiting?.();
       running?.unsubscribe();
     };
@@ -168,9 +226,10 @@ function finalError(error: unknown, attempts: number, hooks: DeliveryHooks): unk
   const message = retriable
     ? `process failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${errorMessage(error)}`
     : `process rejected the event on attempt ${attempts}: ${errorMessage(error)}`;
+  const retriableCode = error instanceof AttemptTimedOut ? 'PROCESS_TIMEOUT' : 'PROCESS_FAILED';
   return new StageError(message, {
     stage: 'process',
-    code: retriable ? 'PROCESS_FAILED' : 'PROCESS_REJECTED',
+    code: retriable ? retriableCode : 'PROCESS_REJECTED',
     // A retriable failure stays so: replaying the message from the DLQ may well succeed.
     retriable,
     attempts,

@@ -10,8 +10,8 @@ export interface PipelineContext {
   schema: object;
   /** OUTPUT_TOPIC, when set. */
   outputTopic: string | undefined;
-  /** RETRY_* settings, ready for `process(fn, { retry })`. */
-  retry: Partial<BackoffPolicy> & { maxAttempts: number };
+  /** RETRY_* settings and PROCESS_TIMEOUT_MS, ready for `process(fn, { retry })`. */
+  retry: Partial<BackoffPolicy> & { maxAttempts: number; attemptTimeoutMs?: number };
   /** Writes a message; resolves once the broker acknowledged it (acks from all replicas). */
   produce(topic: string, message: OutgoingMessage): Promise<void>;
   logger: Logger;

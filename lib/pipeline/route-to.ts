@@ -20,7 +20,9 @@ export type TopicChoice<E> = (event: E, delivery: Delivery<E>) => string | reado
 export function routeTo<E>(
   choose: TopicChoice<E>,
   context: PipelineContext,
-  options: ProcessOptions = { retry: context.retry },
+  // Without PROCESS_TIMEOUT_MS: kafkajs ends a write by its own request timeout and retries,
+  // and a write given up on here would still go out, then be written again.
+  options: ProcessOptions = { retry: { ...context.retry, attemptTimeoutMs: 0 } },
 ): OperatorFunction<Delivery<E>, Delivery<E>> {
   // Made once: the service applies the chain to every message on its own, and per message
   // this would build a retry operator and a map each time.

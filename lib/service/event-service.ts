@@ -1,4 +1,4 @@
-import { Partitioners, type Admin, type Consumer, type Kafka, type Producer } from 'kafkajs';
+import { type Admin, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { EMPTY, of, type Subscription } from 'rxjs';
 import type { Logger } from 'winston';
@@ -7,6 +7,7 @@ import type { ProcessingOrder } from '../config/schema.js';
 import { OffsetTracker, type PartitionStart } from '../commit/offset-tracker.js';
 import { errorMessage } from '../errors.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
+import { progressOf, type UnsettledMessage } from '../observability/progress.js';
 import { Readiness, SERVICE_CONDITIONS, type ServiceCondition } from '../observability/readiness.js';
 import type { BackoffPolicy } from '../operators/backoff.js';
 import type { Pipeline } from '../pipeline/define-pipeline.js';
@@ -15,6 +16,7 @@ import { handleMessage, type Settlement, type WorkerResult } from '../pipeline/h
 import { classify } from '../sinks/dead-letter.js';
 import { deadLetterSink } from '../sinks/dead-letter-sink.js';
 import { BatchingProducer } from '../sinks/batching-producer.js';
+import { recordingPartitioner } from '../sinks/recording-partitioner.js';
 import { CreditGate } from '../source/credit-gate.js';
 import { GroupMembership } from '../source/group-membership.js';
 import { kafkaSource, type SourceControl } from '../source/kafka-source.js';
@@ -31,13 +33,16 @@ export interface EventServiceSettings {
   queueBufferSize: number;
   /** PROCESSING_ORDER: unordered (default), one at a time per key, or per partition. */
   order?: ProcessingOrder;
-  retry: BackoffPolicy & { maxAttempts: number };
+  /** RETRY_* settings; `attemptTimeoutMs` (PROCESS_TIMEOUT_MS) bounds each process attempt. */
+  retry: BackoffPolicy & { maxAttempts: number; attemptTimeoutMs?: number };
   commitIntervalMs: number;
   shutdownTimeoutMs: number;
   sessionTimeoutMs: number;
   schema: object;
   /** No settle for this long while messages are held counts as stuck for /readyz. */
   stuckAfterMs?: number;
+  /** STUCK_MESSAGE_MS: one message unsettled this long is reported on /readyz, others settling or not. */
+  stuckMessageMs?: number;
   /** A consumer that crashed and has not rejoined its group for this long fails the service. */
   consumerRecoveryTimeoutMs?: number;
   /** KAFKA_FETCH_MAX_BYTES and KAFKA_FETCH_MAX_PARTITION_BYTES: how much one fetch brings in. */
@@ -69,6 +74,8 @@ export class EventService {
 
   private readonly consumer: Consumer;
   private readonly producer: Producer;
+  /** The partition of each message written, to check the broker's answers against. */
+  private readonly partitions = recordingPartitioner();
   /** Reads committed offsets and log starts when partitions are assigned. */
   private readonly admin: Admin;
   private readonly gate: CreditGate;
@@ -106,7 +113,7 @@ export class EventService {
     this.producer = dlqKafka.producer({
       allowAutoTopicCreation: false,
       idempotent: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: this.partitions.createPartitioner,
     });
     this.metrics = createMetrics(this.registry, settings.serviceName, {
       oldestUnsettledAgeSeconds: () => this.oldestUnsettledAgeSeconds(),
@@ -178,8 +185,9 @@ export class EventService {
 
     // Dead letters get requests of their own: a request fails as a whole, so a DLQ that is
     // down must not fail the output writes of valid events that would share its requests.
-    const batching = new BatchingProducer(this.producer);
-    const deadLetters = new BatchingProducer(this.producer);
+    const { partitionOf } = this.partitions;
+    const batching = new BatchingProducer(this.producer, { partitionOf });
+    const deadLetters = new BatchingProducer(this.producer, { partitionOf });
     const chain = pipeline.build({
       schema: settings.schema,
       outputTopic: settings.outputTopic,
@@ -219,6 +227,7 @@ export class EventService {
       ownership: this.tracker,
       hooks: this.hooks(),
       logStartOffset: (topic, partition) => this.logStartOffset(topic, partition),
+      onFinishedSkipped: () => this.metrics.finishedSkipped.inc(),
       onStaleBatch: (topic, partition, fetchedOffset, position) => {
         this.metrics.staleBatches.inc();
         logger.debug('Dropped a batch that does not continue the partition', {
@@ -334,10 +343,11 @@ export class EventService {
     const earliest = needEarliest ? await this.admin.fetchTopicOffsets(topic) : [];
     const starts = new Map<number, PartitionStart>();
     for (const partition of partitions) {
-      const offset = committed.find((c) => c.partition === partition)?.offset;
+      const entry = committed.find((c) => c.partition === partition);
+      const offset = entry?.offset;
       const low = earliest.find((e) => e.partition === partition)?.low;
       if (offset !== undefined && !offset.startsWith('-'))
-        starts.set(partition, { committed: offset, earliest: offset });
+        starts.set(partition, { committed: offset, earliest: offset, metadata: entry?.metadata ?? null });
       else if (low !== undefined) starts.set(partition, { committed: undefined, earliest: low });
       else throw new Error(`no committed offset nor log start for ${topic}[${partition}]`);
     }
@@ -396,8 +406,16 @@ export class EventService {
   }
 
   private oldestUnsettledAgeSeconds(): number {
-    const first = this.handedOffAt.values().next();
-    return first.done ? 0 : (Date.now() - first.value) / 1000;
+    const oldest = this.oldestUnsettled();
+    return oldest === undefined ? 0 : (Date.now() - oldest.handedOffAt) / 1000;
+  }
+
+  /** The first entry: entries go in at hand-off and leave at settle, so it is the oldest. */
+  private oldestUnsettled(): UnsettledMessage | undefined {
+    const first = this.handedOffAt.entries().next();
+    if (first.done) return undefined;
+    const [delivery, handedOffAt] = first.value;
+    return { ...where(delivery), handedOffAt };
   }
 
   /**
@@ -416,10 +434,23 @@ export class EventService {
 
   private checkProgress(): void {
     this.checkConsumerRecovery();
-    const stuckAfterMs = this.deps.settings.stuckAfterMs ?? 120_000;
-    const stuck = this.gate.held > 0 && Date.now() - this.lastSettleAt > stuckAfterMs;
-    this.readiness.set('progress', !stuck, stuck ? `no message settled for ${stuckAfterMs} ms` : undefined);
+    const { settings, logger } = this.deps;
+    const oldest = this.oldestUnsettled();
+    const { ok, reason } = progressOf({
+      now: Date.now(),
+      held: this.gate.held,
+      lastSettleAt: this.lastSettleAt,
+      oldest,
+      stuckAfterMs: settings.stuckAfterMs ?? 120_000,
+      stuckMessageMs: settings.stuckMessageMs ?? 300_000,
+    });
+    // Logged once as it turns, not every second: /readyz and the age metric say the rest.
+    if (!ok && this.progressing) logger.warn('No progress', { reason, oldest });
+    this.progressing = ok;
+    this.readiness.set('progress', ok, reason);
   }
+
+  private progressing = true;
 
   /** Readiness follows the clients, and a consumer that gave up makes the service fail. */
   private watchClients(): void {

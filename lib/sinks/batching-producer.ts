@@ -1,4 +1,4 @@
-import type { IHeaders, Producer, TopicMessages } from 'kafkajs';
+import type { IHeaders, Producer, RecordMetadata, TopicMessages } from 'kafkajs';
 
 export interface OutgoingMessage {
   key: Buffer | string | null;
@@ -33,6 +33,21 @@ export interface BatchingOptions {
    * one of its key is acknowledged (the service's ordered modes hold a key's lane until then).
    */
   maxInFlight?: number;
+  /**
+   * The partition the producer's partitioner picked for a message (see recordingPartitioner).
+   * With it, a message whose partition is missing from the broker's answer fails instead of
+   * counting as written.
+   */
+  partitionOf?(topic: string, message: object): number | undefined;
+}
+
+/** A write the client reported done although the broker's answer lacks its partition. */
+export class UnacknowledgedWriteError extends Error {
+  readonly retriable = true;
+  constructor(topic: string, partition: number) {
+    super(`the broker did not acknowledge the write to ${topic} partition ${partition} (its leader moved)`);
+    this.name = 'UnacknowledgedWriteError';
+  }
 }
 
 /**
@@ -49,14 +64,21 @@ export class BatchingProducer {
   private readonly maxBatch: number;
   private readonly maxBatchBytes: number;
   private readonly maxInFlight: number;
+  private readonly partitionOf: ((topic: string, message: object) => number | undefined) | undefined;
 
   constructor(
     private readonly producer: Pick<Producer, 'sendBatch'>,
-    { maxBatch = 1000, maxBatchBytes = DEFAULT_MAX_BATCH_BYTES, maxInFlight = 5 }: BatchingOptions = {},
+    {
+      maxBatch = 1000,
+      maxBatchBytes = DEFAULT_MAX_BATCH_BYTES,
+      maxInFlight = 5,
+      partitionOf,
+    }: BatchingOptions = {},
   ) {
     this.maxBatch = maxBatch;
     this.maxBatchBytes = maxBatchBytes;
     this.maxInFlight = maxInFlight;
+    this.partitionOf = partitionOf;
   }
 
   send(topic: string, message: OutgoingMessage): Promise<void> {
@@ -83,16 +105,27 @@ export class BatchingProducer {
       const batch = this.queue.splice(0, this.batchLength());
       this.inFlight += 1;
       this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(batch) }).then(
-        () => this.answered(batch, undefined),
+        (answer) => this.answered(batch, undefined, answer),
         (error: unknown) => this.answered(batch, { error }),
       );
     }
   }
 
-  private answered(batch: Queued[], failure: { error: unknown } | undefined): void {
+  private answered(
+    batch: Queued[],
+    failure: { error: unknown } | undefined,
+    answer?: RecordMetadata[],
+  ): void {
     this.inFlight -= 1;
+    const acknowledged = answer && this.partitionOf ? partitionsIn(answer) : undefined;
     for (const queued of batch) {
-      if (failure) queued.reject(failure.error);
+      if (failure) {
+        queued.reject(failure.error);
+        continue;
+      }
+      const partition = acknowledged && this.partitionOf!(queued.topic, queued.message);
+      if (partition !== undefined && !acknowledged!.has(`${queued.topic}\u0000${partition}`))
+        queued.reject(new UnacknowledgedWriteError(queued.topic, partition));
       else queued.resolve();
     }
     if (this.queue.length > 0) this.scheduleFlush();
@@ -109,6 +142,12 @@ export class BatchingProducer {
     }
     return count;
   }
+}
+
+function partitionsIn(answer: RecordMetadata[]): Set<string> {
+  const partitions = new Set<string>();
+  for (const { topicName, partition } of answer) partitions.add(`${topicName}\u0000${partition}`);
+  return partitions;
 }
 
 /** Bytes of a message on the wire, roughly: key, value, headers and a record's overhead. */

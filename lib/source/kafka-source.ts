@@ -12,6 +12,8 @@ export interface PartitionOwnership {
   isCurrent(claim: PartitionClaim): boolean;
   whenConfirmed(claim: PartitionClaim, timeoutMs: number): Promise<void>;
   handOff(claim: PartitionClaim, offset: string): void;
+  /** Registers an offset finished before the last commit as settled; false when it must run. */
+  skipFinished(claim: PartitionClaim, offset: string): boolean;
   advance(claim: PartitionClaim, lastOffset: string): void;
   /** kafkajs resolved a batch it never handed over (every record filtered out) by itself. */
   skippedByClient(topic: string, partition: number, firstOffset: string | null, lastOffset: string): void;
@@ -31,6 +33,8 @@ export interface KafkaSourceOptions {
    * taken only when everything before it was deleted (kafkajs reset an out-of-range position).
    */
   logStartOffset?(topic: string, partition: number): Promise<string | undefined>;
+  /** Told of each message not run again because the last commit recorded it finished. */
+  onFinishedSkipped?(): void;
   /** Told of each batch dropped because it did not continue the partition's position. */
   onStaleBatch?(topic: string, partition: number, fetchedOffset: string, position: string): void;
   /** How often a waiting intake heartbeats; well below the session timeout. */
@@ -161,6 +165,11 @@ async function handleBatch(
   }
   for (let i = first; i < messages.length; i++) {
     const message = messages[i]!;
+    if (ownership.skipFinished(claim, message.offset)) {
+      options.onFinishedSkipped?.();
+      lastHandedOff = message.offset;
+      continue;
+    }
     if (!gate.tryAcquire()) {
       resolveHandedOff();
       // Resume once a quarter of the credits (or what the batch still needs) is free.
@@ -183,11 +192,11 @@ async function handleBatch(
 }
 
 function byTopic(offsets: TopicPartitionOffset[]) {
-  const topics = new Map<string, Array<{ partition: number; offset: string }>>();
-  for (const { topic, partition, offset } of offsets) {
+  const topics = new Map<string, Array<{ partition: number; offset: string; metadata?: string }>>();
+  for (const { topic, partition, offset, metadata } of offsets) {
     let partitions = topics.get(topic);
     if (!partitions) topics.set(topic, (partitions = []));
-    partitions.push({ partition, offset });
+    partitions.push(metadata === undefined ? { partition, offset } : { partition, offset, metadata });
   }
   return [...topics].map(([topic, partitions]) => ({ topic, partitions }));
 }

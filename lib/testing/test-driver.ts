@@ -41,8 +41,11 @@ export interface TestDriverOptions {
    * dead-letter write retries. Default `{ maxAttempts: 3, baseDelayMs: 100, multiplier: 2,
    * maxDelayMs: 10000, jitter: 0 }`: retries after exactly 100, 200 and 400 virtual ms. The
    * service runs with `jitter: 0.2` (±20 %); pass it to test with that spread.
+   * `attemptTimeoutMs` (PROCESS_TIMEOUT_MS) is unset here, unlike in the service: `settle()`
+   * jumps virtual time to the next timer while a pipeline waits on something real, and would
+   * time every such wait out. Set it to test timeouts in virtual time.
    */
-  retry?: Partial<BackoffPolicy> & { maxAttempts?: number };
+  retry?: Partial<BackoffPolicy> & { maxAttempts?: number; attemptTimeoutMs?: number };
   /** WORKER_POOL_SIZE: messages handled at once. Default 10. */
   workerPoolSize?: number;
   /** PROCESSING_ORDER: `unordered` (default), one at a time per `key`, or per `partition`. */
@@ -258,7 +261,7 @@ class PipelineTestDriver implements TestDriver {
     positiveInteger('partitions', partitions);
     positiveInteger('workerPoolSize', workerPoolSize);
     if (!Number.isFinite(startTime)) throw new RangeError(`createTestDriver: invalid startTime ${startTime}`);
-    const { maxAttempts = 3, ...backoff } = options.retry ?? {};
+    const { maxAttempts = 3, attemptTimeoutMs, ...backoff } = options.retry ?? {};
     if (!Number.isInteger(maxAttempts) || maxAttempts < 0) {
       throw new RangeError(`createTestDriver: retry.maxAttempts must be an integer >= 0, got ${maxAttempts}`);
     }
@@ -276,7 +279,7 @@ class PipelineTestDriver implements TestDriver {
     this.context = {
       schema: options.schema ?? bundledEventSchema(),
       outputTopic: options.outputTopic,
-      retry: { ...policy, maxAttempts },
+      retry: { ...policy, maxAttempts, attemptTimeoutMs },
       produce: (to, message) => this.write('output', to, message),
       logger: options.logger ?? winston.createLogger({ silent: true }),
     };

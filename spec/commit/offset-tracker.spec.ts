@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { OffsetTracker, type PartitionClaim } from '../../lib/commit/offset-tracker.js';
+import { OffsetTracker, type PartitionClaim, type PartitionStart } from '../../lib/commit/offset-tracker.js';
 
 const byPartition = (a: { topic: string; partition: number }, b: { topic: string; partition: number }) =>
   a.topic.localeCompare(b.topic) || a.partition - b.partition;
@@ -8,7 +8,7 @@ const fresh = (earliest = '0') => ({ committed: undefined, earliest });
 const committedAt = (offset: string) => ({ committed: offset, earliest: '0' });
 
 /** A tracker owning `partitions` of `orders`, each started as given (default: from offset 0). */
-function owning(partitions: number[], start = fresh()): OffsetTracker {
+function owning(partitions: number[], start: PartitionStart = fresh()): OffsetTracker {
   const tracker = new OffsetTracker();
   tracker.assign([{ topic: 'orders', partitions }]);
   for (const partition of partitions) tracker.start('orders', partition, start);
@@ -63,7 +63,10 @@ describe('OffsetTracker', () => {
       const claim = tracker.claim('orders', 0)!;
       handOffRange(tracker, claim, 10, 13);
       settleRange(tracker, claim, 11, 13);
-      expect(tracker.due(), 'still at its start, 10').to.deep.equal([]);
+      expect(
+        tracker.due().map(({ offset, metadata }) => [offset, metadata]),
+        'still at its start, 10, with 11-13 finished',
+      ).to.deep.equal([['10', 'mes1:3:']]);
       tracker.settle('orders', 0, '10', claim.epoch);
       expect(withoutEpoch(tracker.due())).to.deep.equal([{ topic: 'orders', partition: 0, offset: '14' }]);
     });
@@ -279,5 +282,38 @@ describe('OffsetTracker', () => {
         { topic: 'orders', partition: 0, offset: '1' },
       ]);
     });
+  });
+});
+
+describe('OffsetTracker commit metadata', () => {
+  it('commits which offsets above a stuck one finished, and a new owner skips exactly those', () => {
+    const tracker = owning([0], committedAt('0'));
+    const claim = tracker.claim('orders', 0)!;
+    handOffRange(tracker, claim, 0, 9);
+    settleRange(tracker, claim, 1, 9);
+    tracker.settle('orders', 0, '0', claim.epoch - 1); // another ownership's settle: ignored
+    const [due] = tracker.due();
+    expect(due!.offset, 'held by the stuck offset 0').to.equal('0');
+    expect(due!.metadata).to.equal('mes1:9:');
+    tracker.committed([due!]);
+    expect(tracker.due(), 'nothing new settled').to.deep.equal([]);
+
+    const next = new OffsetTracker();
+    next.assign([{ topic: 'orders', partitions: [0] }]);
+    next.start('orders', 0, { committed: '0', earliest: '0', metadata: due!.metadata! });
+    const mine = next.claim('orders', 0)!;
+    const run = ['0', '1', '5', '9', '10'].filter((offset) => !next.skipFinished(mine, offset));
+    expect(run, 'only the unfinished one and what came after').to.deep.equal(['0', '10']);
+  });
+
+  it('refreshes the metadata when more settle behind a commit point that does not move', () => {
+    const tracker = owning([0], committedAt('0'));
+    const claim = tracker.claim('orders', 0)!;
+    handOffRange(tracker, claim, 0, 5);
+    settleRange(tracker, claim, 1, 2);
+    tracker.committed(tracker.due());
+    settleRange(tracker, claim, 3, 3);
+    const [due] = tracker.due();
+    expect(due).to.include({ offset: '0', metadata: 'mes1:5:4,5' });
   });
 });

@@ -82,8 +82,11 @@ describe('loadConfig', () => {
         baseDelayMs: 100,
         maxDelayMs: 10000,
         multiplier: 2,
+        // Not a setting of the Go service, which has no limit: ours leaves a minute.
+        attemptTimeoutMs: 60000,
       });
       expect(config.http).to.deep.equal({ port: 8080 });
+      expect(config.readiness).to.deep.equal({ stuckMessageMs: 300000 });
       expect(config.log).to.deep.equal({ level: 'info' });
       expect(config.shutdown).to.deep.equal({ timeoutMs: 30000 });
       expect(config.commit).to.deep.equal({ intervalMs: 20 });
@@ -160,7 +163,9 @@ describe('loadConfig', () => {
       ['RETRY_BASE_DELAY_MS', '250', (c) => c.retry.baseDelayMs, 250],
       ['RETRY_MAX_DELAY_MS', '60000', (c) => c.retry.maxDelayMs, 60000],
       ['RETRY_MULTIPLIER', '1.5', (c) => c.retry.multiplier, 1.5],
+      ['PROCESS_TIMEOUT_MS', '0', (c) => c.retry.attemptTimeoutMs, 0],
       ['METRICS_PORT', '0', (c) => c.http.port, 0],
+      ['STUCK_MESSAGE_MS', '1000', (c) => c.readiness.stuckMessageMs, 1000],
       ['LOG_LEVEL', 'debug', (c) => c.log.level, 'debug'],
       ['SERVICE_NAME', 'billing', (c) => c.serviceName, 'billing'],
       ['SHUTDOWN_TIMEOUT_MS', '0', (c) => c.shutdown.timeoutMs, 0],
@@ -328,6 +333,14 @@ describe('loadConfig', () => {
     it('RETRY_MULTIPLIER below 1', () => {
       expect(expectError({ RETRY_MULTIPLIER: '0.5' }, 'RETRY_MULTIPLIER')).to.include('(got "0.5")');
       expectError({ RETRY_MULTIPLIER: '2x' }, 'RETRY_MULTIPLIER');
+    });
+
+    it('PROCESS_TIMEOUT_MS negative, above an hour or not an integer', () => {
+      expect(expectError({ PROCESS_TIMEOUT_MS: '-1' }, 'PROCESS_TIMEOUT_MS')).to.equal(
+        'PROCESS_TIMEOUT_MS must be an integer from 0 to 3600000 (got "-1")',
+      );
+      expectError({ PROCESS_TIMEOUT_MS: '3600001' }, 'PROCESS_TIMEOUT_MS');
+      expectError({ PROCESS_TIMEOUT_MS: '1.5' }, 'PROCESS_TIMEOUT_MS');
     });
 
     it('RETRY_MAX_DELAY_MS below RETRY_BASE_DELAY_MS', () => {

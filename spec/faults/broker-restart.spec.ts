@@ -171,7 +171,6 @@ describe('fault: the broker restarts mid-run', function () {
       RETRY_MAX_ATTEMPTS: '12',
       RETRY_BASE_DELAY_MS: '50',
       RETRY_MAX_DELAY_MS: '3000',
-      COMMIT_INTERVAL_MS: '200',
       KAFKA_SESSION_TIMEOUT_MS: '10000',
     };
 

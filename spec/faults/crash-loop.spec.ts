@@ -122,7 +122,6 @@ describe('fault: crash loop (SIGKILL at random moments)', function () {
       RETRY_MAX_ATTEMPTS: '10',
       RETRY_BASE_DELAY_MS: '20',
       RETRY_MAX_DELAY_MS: '200',
-      COMMIT_INTERVAL_MS: '500',
       // A killed member stays in the group until its session expires: the restarted process
       // waits that long for its join. The broker's minimum is 6 s; 10 s leaves room for a
       // loaded machine without letting the five restarts dominate the run.

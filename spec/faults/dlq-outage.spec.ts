@@ -123,7 +123,6 @@ describe('fault: the dead-letter topic goes away while the service runs', functi
       // waits, and the valid events after it must still get through, so the commits can be
       // seen stopping exactly at the first bad message of each partition.
       WORKER_POOL_SIZE: '40',
-      COMMIT_INTERVAL_MS: '200',
       RETRY_BASE_DELAY_MS: '50',
       RETRY_MAX_DELAY_MS: '1000',
       SHUTDOWN_TIMEOUT_MS: '3000',

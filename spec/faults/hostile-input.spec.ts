@@ -102,7 +102,6 @@ describe('fault: hostile input', function () {
       OUTPUT_TOPIC: names.output,
       DLQ_TOPIC: names.dlq,
       KAFKA_GROUP_ID: groupId,
-      COMMIT_INTERVAL_MS: '200',
       RETRY_BASE_DELAY_MS: '50',
       RETRY_MAX_DELAY_MS: '1000',
       KAFKA_SESSION_TIMEOUT_MS: '10000',

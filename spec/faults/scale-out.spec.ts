@@ -114,7 +114,6 @@ describe('fault: scale-out and rebalances across service processes', function ()
         RETRY_MAX_ATTEMPTS: '8',
         RETRY_BASE_DELAY_MS: '20',
         RETRY_MAX_DELAY_MS: '500',
-        COMMIT_INTERVAL_MS: '200',
         KAFKA_SESSION_TIMEOUT_MS: '10000',
       });
       services.push(service);

@@ -82,7 +82,6 @@ describe('fault: slow shutdown (processing longer than SHUTDOWN_TIMEOUT_MS)', fu
       FAULT_FAILURE_RATE: '0',
       SHUTDOWN_TIMEOUT_MS: '1000',
       WORKER_POOL_SIZE: String(WORKERS),
-      COMMIT_INTERVAL_MS: '200',
       KAFKA_SESSION_TIMEOUT_MS: '10000',
     };
     const start = (overrides: Record<string, string> = {}) => {

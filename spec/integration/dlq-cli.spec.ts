@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import type { IHeaders, Kafka, Message } from 'kafkajs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { boundedRead, createKafka } from '../../lib/cli/kafka-io.js';
 import { DEAD_LETTER_HEADERS } from '../../lib/cli/letter.js';
 import type { ReplayResult } from '../../lib/cli/replay.js';
 import type { Summary } from '../../lib/cli/summary.js';
@@ -525,13 +526,19 @@ describe('myeventstream dlq (the compiled CLI against a real broker)', function 
       const group = randomName('cli-replay');
       const args = ['dlq', 'replay', '--topic', dlq, '--to', target, '--group', group];
 
-      const slow = start([...args, '--rate', '10/s']);
+      const slow = start([...args, '--rate', '10/s', '--json']);
       await until(async () => (await total(target)) >= 5, 30_000);
       slow.child.kill('SIGTERM');
       const stopped = await slow.done;
       expect(stopped.code, stopped.stderr).to.equal(143);
       const before = await total(target);
       expect(before).to.be.within(5, 40);
+      // Every letter it wrote was committed before it left the group, so the rerun starts after it.
+      expect(JSON.parse(stopped.stdout) as ReplayResult).to.deep.include({
+        published: before,
+        outcome: 'stopped',
+      });
+      expect(await lettersCommitted(group)).to.equal(before);
 
       const rest = await cli(args);
       expect(rest.code, rest.stderr).to.equal(0);
@@ -646,12 +653,70 @@ describe('myeventstream dlq (the compiled CLI against a real broker)', function 
   async function total(topic: string): Promise<number> {
     return [...(await endOffsets(kafka, topic)).values()].reduce((sum, end) => sum + Number(end), 0);
   }
+
+  /** Letters of the DLQ below the group's committed offsets (every letter, when none is filtered out). */
+  async function lettersCommitted(group: string): Promise<number> {
+    const committed = await committedOffsets(kafka, group, dlq);
+    return [...committed.values()].reduce((sum, offset) => sum + Math.max(0, Number(offset)), 0);
+  }
 });
 
+/**
+ * The read loop under `dlq replay`, driven directly so a stop can land at the one moment the
+ * CLI cannot aim at from outside: after a letter was written and before its commit.
+ */
+describe('boundedRead (the read loop of dlq replay, against a real broker)', function () {
+  this.timeout(60_000);
+
+  it('a stop requested while a record is in hand lets its commit through before leaving the group', async () => {
+    const kafka = testKafka();
+    const topic = randomName('cli-read-stop');
+    const group = randomName('cli-read-stop');
+    await createTopic(kafka, topic, 1);
+    await produceAll(kafka, topic, [{ value: 'letter 0' }, { value: 'letter 1' }, { value: 'letter 2' }]);
+    const controller = new AbortController();
+    const handled: string[] = [];
+
+    const outcome = await boundedRead({
+      kafka: createKafka(testBrokers(), 'spec-dlq-cli', false),
+      brokers: testBrokers(),
+      topic,
+      groupId: group,
+      plans: [{ partition: 0, from: 0n, end: 3n }],
+      sessionTimeoutMs: 6000,
+      signal: controller.signal,
+      handle: async (record, context) => {
+        handled.push(record.offset);
+        // SIGTERM arrives while the letter's write is in flight; the commit follows the write.
+        controller.abort('SIGTERM');
+        await sleep(500);
+        await context.commit(record.partition, BigInt(record.offset) + 1n, 'spec');
+        return 'continue';
+      },
+    });
+
+    expect(outcome).to.equal('stopped');
+    expect(handled).to.deep.equal(['0']);
+    expect(Object.fromEntries(await committedOffsets(kafka, group, topic))).to.deep.equal({ 0: '1' });
+  });
+});
+
+/**
+ * Polls `condition` until it holds. A poll that throws counts as not yet, up to the deadline:
+ * the first offset requests on a new topic can meet NOT_LEADER_OR_FOLLOWER on a loaded machine.
+ */
 async function until(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+  for (;;) {
+    let failure: unknown;
+    try {
+      if (await condition()) return;
+    } catch (error) {
+      failure = error;
+    }
+    if (Date.now() > deadline) {
+      throw failure instanceof Error ? failure : new Error(`condition not met within ${timeoutMs} ms`);
+    }
     await sleep(100);
   }
 }

@@ -56,6 +56,19 @@ function revoked(attempts: number, cause: Error = boom): StageError {
   });
 }
 
+/** The error process() fails with once the last of `attempts` attempts ran past `timeoutMs`. */
+function timedOut(attempts: number, timeoutMs: number): StageError {
+  const plural = attempts === 1 ? '' : 's';
+  const cause = Object.assign(new Error(`timed out after ${timeoutMs} ms`), { name: 'AttemptTimedOut' });
+  return new StageError(`process failed after ${attempts} attempt${plural}: ${cause.message}`, {
+    stage: 'process',
+    code: 'PROCESS_TIMEOUT',
+    retriable: true,
+    attempts,
+    cause,
+  });
+}
+
 type HookCall = [hook: 'onRetry' | 'onRetryExhausted', at: number, ...args: unknown[]];
 
 /** Hooks that record each call with the (virtual) time it happened at. */
@@ -575,6 +588,151 @@ describe('process', () => {
     });
   });
 
+  describe('attempt timeout', () => {
+    const withTimeout = (attemptTimeoutMs: number, maxAttempts = 3): ProcessOptions => ({
+      ...noJitter,
+      retry: { maxAttempts, attemptTimeoutMs },
+    });
+
+    it('counts a run that takes longer as a failed attempt: retried with backoff, then PROCESS_TIMEOUT', () => {
+      let calls = 0;
+      let final: unknown;
+      const { hooks, calls: hookCalls } = recordingHooks(() => testScheduler.now());
+      testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+        const hung = cold('-');
+        const hungSubs = ['^ 999ms !', '1100ms ^ 999ms !', '2300ms ^ 999ms !'];
+        const expected = ' 3300ms #';
+        const result = cold('(a|)', { a: makeDelivery({ event: 1, hooks }) }).pipe(
+          process(() => (calls++, hung), withTimeout(1000, 2)),
+          tap({ error: (error: unknown) => (final = error) }),
+        );
+        expectObservable(result).toBe(expected, undefined, timedOut(3, 1000));
+        expectSubscriptions(hung.subscriptions).toBe(hungSubs);
+      });
+      expect(calls).to.equal(3);
+      expect(final).to.include({ stage: 'process', code: 'PROCESS_TIMEOUT', retriable: true, attempts: 3 });
+      expect((final as Error).cause)
+        .to.be.an('error')
+        .with.property('message', 'timed out after 1000 ms');
+      expect(hookCalls.map(([hook, at, attempt, , delayMs]) => [hook, at, attempt, delayMs])).to.deep.equal([
+        ['onRetry', 1000, 1, 100],
+        ['onRetry', 2100, 2, 200],
+        ['onRetryExhausted', 3300, 3, undefined],
+      ]);
+    });
+
+    it('lets a run that finishes in time through, untouched by the deadline', () => {
+      const d = makeDelivery({ event: 1 });
+      testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+        const work = cold('999ms (r|)', { r: 2 });
+        const result = cold('(a|)', { a: d }).pipe(process(() => work, withTimeout(1000)));
+        expectObservable(result).toBe('999ms (x|)', { x: withEvent(d, 2) });
+        expectSubscriptions(work.subscriptions).toBe('^ 998ms !');
+      });
+      expect(getEventListeners(d.signal, 'abort')).to.have.length(0);
+    });
+
+    it('succeeds on a retry after a run that hung', () => {
+      let calls = 0;
+      const d = makeDelivery({ event: 1 });
+      testScheduler.run(({ cold, expectObservable }) => {
+        const runs = [cold('-'), cold('50ms (r|)', { r: 'ok' })];
+        const result = cold('(a|)', { a: d }).pipe(process(() => runs[calls++]!, withTimeout(1000)));
+        expectObservable(result).toBe('1150ms (x|)', { x: withEvent(d, 'ok') });
+      });
+      expect(calls).to.equal(2);
+    });
+
+    it("aborts the signal fn was given for the run that timed out, not the delivery's", () => {
+      const signals: AbortSignal[] = [];
+      const d = makeDelivery({ event: 1 });
+      testScheduler.run(({ cold, expectObservable }) => {
+        const result = cold('(a|)', { a: d }).pipe(
+          process((_, delivery) => {
+            signals.push(delivery.signal);
+            return signals.length === 1 ? cold('-') : cold('10ms (r|)', { r: 'ok' });
+          }, withTimeout(500)),
+        );
+        expectObservable(result).toBe('610ms (x|)', { x: withEvent(d, 'ok') });
+      });
+      expect(signals).to.have.length(2);
+      expect(signals[0]!.aborted).to.equal(true);
+      expect(signals[0]!.reason).to.be.an('error').with.property('message', 'timed out after 500 ms');
+      expect(signals[1]!.aborted, 'the next run gets a signal of its own').to.equal(false);
+      expect(d.signal.aborted).to.equal(false);
+      expect(getEventListeners(d.signal, 'abort')).to.have.length(0);
+    });
+
+    it("hands fn a signal that also follows the delivery's: a revoked partition stops the run too", () => {
+      const controller = new AbortController();
+      const d = makeDelivery({ event: 1, signal: controller.signal });
+      let seen: AbortSignal | undefined;
+      testScheduler.run(({ cold, expectObservable }) => {
+        testScheduler.schedule(() => controller.abort(new Error('revoked')), 20);
+        const result = cold('(a|)', { a: d }).pipe(
+          process(
+            (_, delivery) => ((seen = delivery.signal), cold('50ms (r|)', { r: 2 })),
+            withTimeout(1000),
+          ),
+        );
+        expectObservable(result).toBe('50ms (x|)', { x: withEvent(d, 2) });
+      });
+      expect(seen).not.to.equal(d.signal);
+      expect(seen!.aborted).to.equal(true);
+      expect(seen!.reason).to.have.property('message', 'revoked');
+    });
+
+    it('ignores what a timed-out Promise gives later', async () => {
+      const scheduler = new VirtualTimeScheduler();
+      let resolveHung!: (value: string) => void;
+      const results: Array<Delivery<unknown>> = [];
+      let calls = 0;
+      of(makeDelivery({ event: 1 }))
+        .pipe(
+          process(
+            () =>
+              ++calls === 1
+                ? new Promise<string>((resolve) => (resolveHung = resolve))
+                : Promise.resolve('retried'),
+            { ...withTimeout(1000), scheduler },
+          ),
+        )
+        .subscribe((delivery) => results.push(delivery));
+      scheduler.maxFrames = 1000;
+      scheduler.flush();
+      resolveHung('late');
+      await Promise.resolve();
+      expect(results, 'the late result of the timed-out run').to.deep.equal([]);
+      scheduler.maxFrames = 1100;
+      scheduler.flush();
+      await Promise.resolve();
+      expect(calls).to.equal(2);
+      expect(results.map((delivery) => delivery.event)).to.deep.equal(['retried']);
+    });
+
+    it('stops the deadline at an early unsubscribe', () => {
+      let calls = 0;
+      const d = makeDelivery({ event: 1 });
+      testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+        const hung = cold('-');
+        const result = cold('(a|)', { a: d }).pipe(process(() => (calls++, hung), withTimeout(1000)));
+        expectObservable(result, '500ms !').toBe('-');
+        expectSubscriptions(hung.subscriptions).toBe('^ 499ms !');
+      });
+      expect(calls).to.equal(1);
+      expect(getEventListeners(d.signal, 'abort')).to.have.length(0);
+    });
+
+    it('hands fn the delivery itself without a timeout', () => {
+      const d = makeDelivery({ event: 1 });
+      let seen: unknown;
+      of(d)
+        .pipe(process((_, delivery) => void (seen = delivery), { retry: { attemptTimeoutMs: 0 } }))
+        .subscribe();
+      expect(seen).to.equal(d);
+    });
+  });
+
   describe('callbacks that throw', () => {
     it('surface the exception of onRetry as it is, without another attempt', () => {
       let calls = 0;
@@ -633,6 +791,11 @@ describe('process', () => {
       expect(() => process(fn, { retry: { maxAttempts: 1.5 } })).to.throw(RangeError, /maxAttempts/);
       expect(() => process(fn, { retry: { jitter: 2 } })).to.throw(RangeError, /jitter/);
       expect(() => process(fn, { retry: { baseDelayMs: -5 } })).to.throw(RangeError, /baseDelayMs/);
+      expect(() => process(fn, { retry: { attemptTimeoutMs: -1 } })).to.throw(RangeError, /attemptTimeoutMs/);
+      expect(() => process(fn, { retry: { attemptTimeoutMs: 0.5 } })).to.throw(
+        RangeError,
+        /attemptTimeoutMs/,
+      );
     });
   });
 });

@@ -1,6 +1,11 @@
 import { expect } from 'chai';
 import type { ProducerBatch, RecordMetadata } from 'kafkajs';
-import { BatchingProducer, type OutgoingMessage } from '../../lib/sinks/batching-producer.js';
+import {
+  BatchingProducer,
+  UnacknowledgedWriteError,
+  type OutgoingMessage,
+} from '../../lib/sinks/batching-producer.js';
+import { recordingPartitioner } from '../../lib/sinks/recording-partitioner.js';
 
 interface Request {
   batch: ProducerBatch;
@@ -196,5 +201,46 @@ describe('BatchingProducer', () => {
     expect(
       requests.map((r) => r.batch.topicMessages![0]!.messages.map((m) => String(m.value).length)),
     ).to.deep.equal([[400, 400], [400], [5000], [10]]);
+  });
+});
+
+describe('BatchingProducer against answers that lack a partition', () => {
+  it('fails the messages of a partition missing from the answer, and only those', async () => {
+    const partitions = recordingPartitioner();
+    const pick = partitions.createPartitioner();
+    const partitionMetadata = [0, 1, 2].map((partitionId) => ({
+      partitionId,
+      leader: 0,
+      partitionErrorCode: 0,
+      replicas: [0],
+      isr: [0],
+    }));
+    let answer: RecordMetadata[] = [];
+    const producer = {
+      // Picks partitions as kafkajs does, then answers like kafkajs 2.2.4 after a leader moved
+      // onto a broker that had answered already: one partition is simply not in the answer.
+      async sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
+        const picked = new Set<number>();
+        for (const { topic, messages } of batch.topicMessages!)
+          for (const message of messages) picked.add(pick({ topic, partitionMetadata, message }));
+        const [dropped, ...kept] = [...picked].sort();
+        expect(dropped).to.not.equal(undefined);
+        answer = kept.map((partition) => ({ topicName: 'out', partition, errorCode: 0 }));
+        return answer;
+      },
+    };
+    const batching = new BatchingProducer(producer, { partitionOf: partitions.partitionOf });
+    const messages = Array.from({ length: 30 }, (_, i) => ({ key: `key-${i}`, value: `v${i}` }));
+    const results = await Promise.allSettled(messages.map((message) => batching.send('out', message)));
+    const acknowledged = new Set(answer.map(({ partition }) => partition));
+    results.forEach((result, i) => {
+      const partition = partitions.partitionOf('out', messages[i]!)!;
+      if (acknowledged.has(partition)) expect(result.status, `message ${i}`).to.equal('fulfilled');
+      else {
+        expect(result.status, `message ${i}`).to.equal('rejected');
+        expect((result as PromiseRejectedResult).reason).to.be.instanceOf(UnacknowledgedWriteError);
+      }
+    });
+    expect(results.filter((r) => r.status === 'rejected').length).to.be.greaterThan(0);
   });
 });

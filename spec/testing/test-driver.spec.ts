@@ -242,6 +242,27 @@ describe('createTestDriver', () => {
       expect(d.deadLetters[0]?.headers.max_retries).to.equal('1');
     });
 
+    it('dead-letters a process that never answers with PROCESS_TIMEOUT once every attempt timed out', async () => {
+      const signals: AbortSignal[] = [];
+      const hang = (_event: unknown, delivery: { signal: AbortSignal }) => {
+        signals.push(delivery.signal);
+        return new Promise<never>(() => undefined);
+      };
+      const pipeline = definePipeline((ctx) => pipe(decodeJson(), process(hang, { retry: ctx.retry })));
+      const d = start(pipeline, { retry: { maxAttempts: 1, attemptTimeoutMs: 5000 } });
+      d.send({ value: { Id: 'e-1' } });
+      await d.settle();
+      // 5000 ms, 100 ms of backoff, 5000 ms again.
+      expect(d.settled[0]).to.include({ outcome: 'dead-lettered', at: 10_100 });
+      expect(d.deadLetters[0]?.headers).to.deep.include({
+        error_stage: 'process',
+        error_code: 'PROCESS_TIMEOUT',
+        error_message: 'process failed after 2 attempts: timed out after 5000 ms',
+        retry_attempts: '1',
+      });
+      expect(signals.map((signal) => signal.aborted)).to.deep.equal([true, true]);
+    });
+
     it('keeps jittered delays within ±20 % when the jitter option asks for it', async () => {
       const fn = flaky(1);
       const d = start(processing(fn), { retry: { jitter: 0.2 } });

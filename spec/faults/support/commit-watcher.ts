@@ -192,7 +192,7 @@ async function judge(
     }
     const key = `${origin.partition}:${origin.offset}`;
     const timestamp = Number(record.timestamp);
-    if (!(timestamp >= (earliest.get(key) ?? Infinity))) earliest.set(key, timestamp);
+    if (timestamp < (earliest.get(key) ?? Infinity)) earliest.set(key, timestamp);
   };
   for (const topic of outputTopics) await readAll(kafka, topic, visit(outputOrigin));
   await readAll(kafka, dlqTopic, visit(fromDeadLetterHeaders));

@@ -1,13 +1,21 @@
 import type { Kafka, Message } from 'kafkajs';
 
-/** Produces in chunks with acks from all replicas; resolves when every message is written. */
+/**
+ * Produces in chunks with acks from all replicas; resolves when every message is written, once:
+ * idempotent, because a request that times out on a loaded machine may have been written and
+ * is sent again, and specs count messages per partition.
+ */
 export async function produceAll(
   kafka: Kafka,
   topic: string,
   messages: Message[],
   chunk = 1000,
 ): Promise<void> {
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
   await producer.connect();
   try {
     for (let i = 0; i < messages.length; i += chunk) {
