@@ -68,9 +68,8 @@ describe('fault: leader moves on a 3-broker cluster', function () {
           const before = await leaders.leaders();
           // A broker that leads some of the source topic's partitions, so its death moves them.
           const leading = [...new Set(before.values())].filter((leader) => leader > 0);
-          const node = cluster.nodes.find(
-            (n) => n.nodeId === leading[Math.floor(random() * leading.length)],
-          )!;
+          const victim = leading[Math.floor(random() * leading.length)];
+          const node = cluster.nodes.find((n) => n.nodeId === victim)!;
           step(`SIGKILL to broker ${node.nodeId}`);
           await node.kill();
           await killAfterMove(before, `broker ${node.nodeId} killed`);

@@ -23,9 +23,9 @@ export class LeaderWatch {
           await this.admin.connect();
         }
         const leaders = await leadersOf(this.admin, this.topic);
-        // A broker that just started may answer before it knows the topic.
-        if (leaders.size > 0) return leaders;
-        throw new Error(`no partitions of ${this.topic} in the metadata`);
+        // A broker that just started may answer before it knows the topic or its leaders.
+        if (leaders.size > 0 && [...leaders.values()].every((leader) => leader >= 0)) return leaders;
+        throw new Error(`${this.topic} without a leader in the metadata: ${JSON.stringify([...leaders])}`);
       } catch (error) {
         await this.close();
         if (Date.now() > deadline) throw error;
