@@ -13,7 +13,7 @@ import { produceAll, waitForCommitsAtEnd } from '../integration/support/produce.
 import { ServiceProcess, type LogLine } from '../integration/support/service-process.js';
 import { header, readTopic, sleep } from '../integration/support/topic-reader.js';
 import { faultBroker } from './support/fault-broker.js';
-import { expectCommitInvariants, startCommitWatcher, type CommitWatcher } from './support/commit-watcher.js';
+import { expectCommitInvariants, watchServiceRun, type CommitWatcher } from './support/commit-watcher.js';
 import { recordScenario } from './support/report.js';
 
 /** One answer (or non-answer) of `/readyz`, as an orchestrator's probe would see it. */
@@ -147,13 +147,7 @@ describe('fault: the broker restarts mid-run', function () {
     const sourceEnds = await endOffsets(kafka, names.source);
     expect(await sumOf(Promise.resolve(sourceEnds))).to.equal(EVENTS);
     // Polls through the outage too: the polls that fail then are counted, not judged.
-    watcher = await startCommitWatcher({
-      kafka,
-      groupId,
-      sourceTopic: names.source,
-      outputTopics: [names.output],
-      dlqTopic: names.dlq,
-    });
+    watcher = await watchServiceRun(kafka, groupId, names);
 
     const env = {
       KAFKA_BROKERS: process.env.KAFKA_BROKERS!,

@@ -12,7 +12,7 @@ import {
 import { produceAll, waitForCommitsAtEnd } from '../integration/support/produce.js';
 import { ServiceProcess, type LogLine } from '../integration/support/service-process.js';
 import { header, readTopic, sleep, type ReadMessage } from '../integration/support/topic-reader.js';
-import { expectCommitInvariants, startCommitWatcher, type CommitWatcher } from './support/commit-watcher.js';
+import { expectCommitInvariants, watchServiceRun, type CommitWatcher } from './support/commit-watcher.js';
 import { recordScenario } from './support/report.js';
 
 /**
@@ -86,13 +86,7 @@ describe('fault: crash loop (SIGKILL at random moments)', function () {
     await createTopic(kafka, names.output, PARTITIONS, LOG_APPEND_TIME);
     await createTopic(kafka, names.dlq, 3, LOG_APPEND_TIME);
     const groupId = randomName('crash-loop-group');
-    watcher = await startCommitWatcher({
-      kafka,
-      groupId,
-      sourceTopic: names.source,
-      outputTopics: [names.output],
-      dlqTopic: names.dlq,
-    });
+    watcher = await watchServiceRun(kafka, groupId, names);
 
     const kinds: Kind[] = [
       ...Array<Kind>(TOTAL - MALFORMED - SCHEMA_INVALID).fill('valid'),

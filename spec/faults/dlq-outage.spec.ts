@@ -24,7 +24,7 @@ import {
 } from './support/dlq-outage-kit.js';
 import {
   expectCommitInvariants,
-  startCommitWatcher,
+  watchServiceRun,
   type CommitWatcher as InvariantWatcher,
 } from './support/commit-watcher.js';
 import { recordScenario } from './support/report.js';
@@ -106,13 +106,7 @@ describe('fault: the dead-letter topic goes away while the service runs', functi
     await createTopic(kafka, names.dlq, PARTITIONS, LOG_APPEND_TIME);
     // Every commit of the scenario, judged against when each message was finished (the one
     // below checks where the commits stop during the outage).
-    watcher = await startCommitWatcher({
-      kafka,
-      groupId,
-      sourceTopic: names.source,
-      outputTopics: [names.output],
-      dlqTopic: names.dlq,
-    });
+    watcher = await watchServiceRun(kafka, groupId, names);
     const env = {
       KAFKA_BROKERS: process.env.KAFKA_BROKERS!,
       KAFKA_TOPIC: names.source,

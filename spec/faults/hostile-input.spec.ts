@@ -32,7 +32,7 @@ import {
 } from './support/hostile-input-kit.js';
 import {
   expectCommitInvariants,
-  startCommitWatcher,
+  watchServiceRun,
   type CommitWatcher,
   type CommitVerdict,
 } from './support/commit-watcher.js';
@@ -75,13 +75,7 @@ describe('fault: hostile input', function () {
 
   /** Watches the group's commits from before the service starts (see commit-watcher.ts). */
   async function watchCommits(names: Topics, groupId: string): Promise<void> {
-    watcher = await startCommitWatcher({
-      kafka,
-      groupId,
-      sourceTopic: names.source,
-      outputTopics: [names.output],
-      dlqTopic: names.dlq,
-    });
+    watcher = await watchServiceRun(kafka, groupId, names);
   }
 
   async function commitVerdict(): Promise<CommitVerdict> {

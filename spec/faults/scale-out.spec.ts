@@ -13,7 +13,7 @@ import {
 import { produceAll, waitForCommitsAtEnd } from '../integration/support/produce.js';
 import { ServiceProcess } from '../integration/support/service-process.js';
 import { header, readTopic, sleep } from '../integration/support/topic-reader.js';
-import { expectCommitInvariants, startCommitWatcher, type CommitWatcher } from './support/commit-watcher.js';
+import { expectCommitInvariants, watchServiceRun, type CommitWatcher } from './support/commit-watcher.js';
 import { recordScenario } from './support/report.js';
 
 const EVENTS = 24_000;
@@ -84,13 +84,7 @@ describe('fault: scale-out and rebalances across service processes', function ()
       [...offsets.values()].reduce((sum, offset) => sum + Math.max(0, Number(offset)), 0);
     expect(total(ends)).to.equal(EVENTS);
     expect(ends.size).to.equal(PARTITIONS);
-    watcher = await startCommitWatcher({
-      kafka,
-      groupId,
-      sourceTopic: names.source,
-      outputTopics: [names.output],
-      dlqTopic: names.dlq,
-    });
+    watcher = await watchServiceRun(kafka, groupId, names);
 
     const start = (name: string) => {
       const service = new ServiceProcess({

@@ -12,7 +12,7 @@ import {
 import { produceAll, waitForCommitsAtEnd } from '../integration/support/produce.js';
 import { ServiceProcess } from '../integration/support/service-process.js';
 import { header, readTopic, sleep, type ReadMessage } from '../integration/support/topic-reader.js';
-import { expectCommitInvariants, startCommitWatcher, type CommitWatcher } from './support/commit-watcher.js';
+import { expectCommitInvariants, watchServiceRun, type CommitWatcher } from './support/commit-watcher.js';
 import { recordScenario } from './support/report.js';
 
 /**
@@ -54,13 +54,7 @@ describe('fault: slow shutdown (processing longer than SHUTDOWN_TIMEOUT_MS)', fu
     await createTopic(kafka, names.output, PARTITIONS, LOG_APPEND_TIME);
     await createTopic(kafka, names.dlq, 1, LOG_APPEND_TIME);
     const groupId = randomName('slow-shutdown-group');
-    watcher = await startCommitWatcher({
-      kafka,
-      groupId,
-      sourceTopic: names.source,
-      outputTopics: [names.output],
-      dlqTopic: names.dlq,
-    });
+    watcher = await watchServiceRun(kafka, groupId, names);
     // A few schema-invalid events among the slow valid ones: they settle at once (dead letter),
     // so commits can also move past messages that never reached the output.
     const messages: Message[] = Array.from({ length: COUNT }, (_, i) =>

@@ -155,6 +155,21 @@ export async function startCommitWatcher(options: CommitWatcherOptions): Promise
 }
 
 /** Fails the scenario on any backward move or commit past unfinished work, listing the first. */
+/** A watcher over one service run's topics, as createServiceTopics names them. */
+export function watchServiceRun(
+  kafka: Kafka,
+  groupId: string,
+  names: { source: string; output: string; dlq: string },
+): Promise<CommitWatcher> {
+  return startCommitWatcher({
+    kafka,
+    groupId,
+    sourceTopic: names.source,
+    outputTopics: [names.output],
+    dlqTopic: names.dlq,
+  });
+}
+
 export function expectCommitInvariants(verdict: CommitVerdict): void {
   expect(verdict.observations, 'commit observations').to.be.greaterThan(0);
   expect(
