@@ -238,6 +238,7 @@ describe('fault: crash loop (SIGKILL at random moments)', function () {
       faults: `${kills.length} SIGKILL+restart, ${MALFORMED} malformed + ${SCHEMA_INVALID} schema-invalid, 1-20 ms latency, 5 % transient failures`,
       lost: lost.length,
       duplicates,
+      duplicatesPerKill: Math.round(duplicates / KILLS),
       watcher: verdict.summary,
       notes:
         `seed ${seed}; kills at committed ${kills.map((k) => k.committedCount.toString()).join('/')}` +

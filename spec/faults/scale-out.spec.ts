@@ -220,6 +220,8 @@ describe('fault: scale-out and rebalances across service processes', function ()
         'flaky pipeline 5-15 ms, 5 % transient failures',
       lost,
       duplicates,
+      // One process is SIGKILLed; the SIGTERMed one drains and commits.
+      duplicatesPerKill: duplicates,
       watcher: verdict.summary,
       notes:
         `${invalidKeys.length} invalid events; settled at kill ${settledAtKill}, at SIGTERM ${settledAtTerm}; ` +
