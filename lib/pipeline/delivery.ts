@@ -24,7 +24,10 @@ export interface Delivery<E = unknown> {
   readonly headers: IHeaders;
   /** Broker timestamp, milliseconds since the epoch, as a string (kafkajs's form). */
   readonly timestamp: string;
-  /** Group generation the message was fetched in; settles of older generations are ignored. */
+  /**
+   * The partition's ownership the message was fetched under: it lasts while the partition stays
+   * assigned to this member, and settles of an ended one are ignored.
+   */
   readonly generation: number;
   /** Aborted when the partition is revoked or the service gives up on shutdown. */
   readonly signal: AbortSignal;

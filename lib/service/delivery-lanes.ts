@@ -11,8 +11,8 @@ import type { Delivery } from '../pipeline/delivery.js';
  *   empty key). Treating them as unordered instead would quietly reorder producers that rely
  *   on the partition order and send no key.
  *
- * The generation is not part of the lane: when a kept partition is delivered again after a
- * rebalance, the redelivered messages wait behind the older generation's still in the lane.
+ * The ownership is not part of the lane: when a partition comes back to this member, its
+ * messages wait behind those of the earlier ownership still in the lane.
  */
 export function deliveryLane(order: Exclude<ProcessingOrder, 'unordered'>): (delivery: Delivery) => string {
   // Topic names cannot contain NUL and partitions are numbers, so the joined strings are
