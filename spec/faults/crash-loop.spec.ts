@@ -14,6 +14,7 @@ import { ServiceProcess, type LogLine } from '../integration/support/service-pro
 import { header, readTopic, sleep, type ReadMessage } from '../integration/support/topic-reader.js';
 import { expectCommitInvariants, watchServiceRun, type CommitWatcher } from './support/commit-watcher.js';
 import { recordScenario } from './support/report.js';
+import { seededRandom } from '../../loadtest/random.js';
 
 /**
  * Crash loop: the compiled service is SIGKILLed at five random moments while it works through
@@ -76,7 +77,7 @@ describe('fault: crash loop (SIGKILL at random moments)', function () {
 
   it('loses nothing across five SIGKILLs, and every duplicate was uncommitted at a kill', async () => {
     const seed = Number(process.env.FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
-    const random = mulberry32(seed);
+    const random = seededRandom(seed);
     const names = {
       source: randomName('crash-loop-events'),
       output: randomName('crash-loop-output'),
@@ -385,16 +386,4 @@ function shuffle<T>(items: T[], random: () => number): void {
     const j = Math.floor(random() * (i + 1));
     [items[i], items[j]] = [items[j]!, items[i]!];
   }
-}
-
-/** A small seeded generator, so a failing run can be replayed with FAULT_SEED. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -12,6 +12,7 @@ import { LeaderWatch, movedCount } from './leader-watch.js';
 import { startLiveTraffic } from './live-traffic.js';
 import { recordScenario } from './report.js';
 import { ServiceFleet, tail } from './service-fleet.js';
+import { seededRandom } from '../../../loadtest/random.js';
 
 /** Events per second produced throughout a scenario. */
 const RATE = 150;
@@ -69,7 +70,7 @@ export async function runClusterScenario(
   cleanups: Array<() => Promise<void>>,
 ): Promise<void> {
   const seed = Number(process.env.FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   const started = Date.now();
   const step = (what: string) =>
     console.log(`      +${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
@@ -281,16 +282,4 @@ async function waitForCommitsAtEnd(admin: Admin, groupId: string, topic: string,
     await sleep(500);
   }
   return false;
-}
-
-/** A small seeded generator, so a failing run can be replayed with FAULT_SEED. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
