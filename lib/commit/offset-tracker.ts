@@ -131,14 +131,16 @@ export class OffsetTracker {
    * The broker's committed offset for an owned partition after a join. A new ownership starts
    * there. A kept one goes on where it was, unless another member committed past our last
    * commit meanwhile (we had dropped out of the group): its work is then stale and a new
-   * ownership starts at that offset. Returns true when a new ownership started.
+   * ownership starts at that offset. Returns true when a kept partition's ownership was
+   * replaced that way.
    */
   start(topic: string, partition: number, broker: PartitionStart): boolean {
     let owned = this.owned.get(keyOf(topic, partition));
     if (!owned || owned.confirmed) return false;
-    const startsAnew = owned.start === undefined || movedByOthers(owned, broker.committed);
+    const takenOver = owned.start !== undefined && movedByOthers(owned, broker.committed);
+    const startsAnew = owned.start === undefined || takenOver;
     if (startsAnew) {
-      if (owned.start !== undefined) {
+      if (takenOver) {
         this.end(owned, 'partition taken over by another member meanwhile');
         owned = this.newOwnership(topic, partition);
         this.owned.set(owned.key, owned);
@@ -152,7 +154,7 @@ export class OffsetTracker {
     }
     owned.confirmed = true;
     for (const wake of owned.waiters.splice(0)) wake();
-    return startsAnew;
+    return takenOver;
   }
 
   /** The partition as the source may hand it off, or undefined when it is not owned. */

@@ -76,7 +76,7 @@ describe('OffsetTracker', () => {
       tracker.assign([{ topic: 'orders', partitions: [0] }]);
       expect(tracker.claim('orders', 0)!.position).to.equal(undefined);
       expect(tracker.due()).to.deep.equal([]);
-      tracker.start('orders', 0, committedAt('40'));
+      expect(tracker.start('orders', 0, committedAt('40')), 'a first start is no takeover').to.equal(false);
       expect(tracker.claim('orders', 0)!.position).to.equal('40');
       expect(tracker.due(), 'the committed offset itself is not due again').to.deep.equal([]);
     });
