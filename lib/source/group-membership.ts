@@ -32,7 +32,6 @@ export interface MembershipListener {
  */
 export class GroupMembership {
   private joins = 0;
-  private joined = false;
 
   constructor(
     consumer: Consumer,
@@ -49,22 +48,11 @@ export class GroupMembership {
         }),
       );
       this.joins += 1;
-      this.joined = true;
       const change = tracker.assign(assignment);
       void this.confirm(this.joins, assignment);
       listener.onJoin(this.joins, assignment, change);
     });
     consumer.on(consumer.events.REBALANCING, () => listener.onRebalancing());
-    consumer.on(consumer.events.STOP, () => (this.joined = false));
-  }
-
-  get hasJoined(): boolean {
-    return this.joined;
-  }
-
-  /** Group joins seen so far. */
-  get joinCount(): number {
-    return this.joins;
   }
 
   private async confirm(join: number, assignment: Assignment[]): Promise<void> {
