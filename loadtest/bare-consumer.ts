@@ -2,9 +2,12 @@
  * A bare kafkajs consumer, run by the benchmark as a child process so its CPU time and memory
  * are its own: `eachBatch` doing nothing but counting (mode "bare"), or also decoding each value
  * (strict UTF-8, JSON.parse) and validating it with ajv against the service's default schema
- * (mode "ajv"). Consumer settings are the service's. Prints one JSON line with the result:
- * messages, bytes, seconds and CPU seconds from the first batch to the last, and peak RSS.
- * Argument: JSON {brokers, topic, count, mode, groupId}.
+ * (mode "ajv"), or forwarding each batch to `outputTopic` as one `sendBatch` with acks from all
+ * in-sync replicas, awaited before the batch's offsets are resolved (mode "forward": what a
+ * hand-written kafkajs forwarder does, the baseline of the service's OUTPUT_TOPIC row).
+ * Consumer settings are the service's. Prints one JSON line with the result: messages, bytes,
+ * seconds and CPU seconds from the first batch to the last, and peak RSS.
+ * Argument: JSON {brokers, topic, count, mode, groupId, outputTopic}.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,9 +21,13 @@ interface Args {
   brokers: string[];
   topic: string;
   count: number;
-  mode: 'bare' | 'ajv';
+  mode: BareMode;
   groupId: string;
+  /** Mode "forward": where each batch is written. */
+  outputTopic?: string;
 }
+
+export type BareMode = 'bare' | 'ajv' | 'forward';
 
 export interface BareResult {
   messages: number;
@@ -49,6 +56,10 @@ async function main(): Promise<void> {
     maxBytesPerPartition: SETTINGS.get('kafka.fetchMaxPartitionBytes')!.default as number,
     allowAutoTopicCreation: false,
   });
+  // The service's producer settings: acks from all in-sync replicas, no idempotence.
+  const producer = args.mode === 'forward' ? kafka.producer({ allowAutoTopicCreation: false }) : undefined;
+  if (producer && !args.outputTopic) throw new Error('mode "forward" needs outputTopic');
+  await producer?.connect();
   await consumer.connect();
   await consumer.subscribe({ topic: args.topic, fromBeginning: true });
   let seen = 0;
@@ -60,7 +71,7 @@ async function main(): Promise<void> {
   const result = await new Promise<BareResult>((resolve) => {
     void consumer.run({
       autoCommit: false,
-      eachBatch: async ({ batch, heartbeat }) => {
+      eachBatch: async ({ batch, heartbeat, resolveOffset }) => {
         if (first === 0) {
           first = performance.now();
           cpuAtFirst = process.cpuUsage();
@@ -75,6 +86,18 @@ async function main(): Promise<void> {
               invalid++;
             }
           }
+        }
+        if (producer && batch.messages.length > 0) {
+          await producer.sendBatch({
+            acks: -1,
+            topicMessages: [
+              {
+                topic: args.outputTopic!,
+                messages: batch.messages.map(({ key, value, headers }) => ({ key, value, headers })),
+              },
+            ],
+          });
+          resolveOffset(batch.lastOffset());
         }
         seen += batch.messages.length;
         await heartbeat();
@@ -94,6 +117,7 @@ async function main(): Promise<void> {
   });
   process.stdout.write(`${JSON.stringify(result)}\n`);
   await consumer.disconnect();
+  await producer?.disconnect();
 }
 
 main().then(

@@ -6,10 +6,12 @@ import { optionalNumber, UsageError } from './options.js';
 export const BENCH_USAGE = `Usage: npm run bench -- [options]
 
 Benchmarks on one prefilled topic (each row timed from its first message to its last): kcat,
-a bare kafkajs consumer, bare kafkajs + JSON.parse + ajv, the compiled service with the default
-pipeline, with the default pipeline writing OUTPUT_TOPIC, and with a 10 ms asynchronous process
-at several WORKER_POOL_SIZEs; then the service's peak RSS with a small and a large backlog, and
-p99 end-to-end latency at half the forwarding service's maximum. Prints a table and writes
+a bare kafkajs consumer, bare kafkajs + JSON.parse + ajv, a bare kafkajs forwarder (eachBatch →
+one sendBatch with acks=all per batch), the compiled service with the default pipeline, with the
+default pipeline writing OUTPUT_TOPIC, and with a 10 ms asynchronous process at several
+WORKER_POOL_SIZEs; then the service's peak RSS with a small and a large backlog (without and
+with OUTPUT_TOPIC), and p99 end-to-end latency at half the forwarding service's maximum. "× bare"
+is a row's rate over the bare consumer's, or over the bare forwarder's for forwarding rows. Prints a table and writes
 loadtest/results/bench-<time>.json (and the latency run's report next to it).
 
   --brokers LIST          bootstrap brokers (default KAFKA_BROKERS, else 127.0.0.1:9092)
@@ -30,14 +32,25 @@ loadtest/results/bench-<time>.json (and the latency run's report next to it).
   --latency-warmup S      load before it, left out of the latency figures (default 5)
   --latency-rate R        its rate (default: half the OUTPUT_TOPIC row's rate, else half the
                           default-pipeline row's)
-  --only LIST             rows to run: kcat,bare,ajv,service,forward,process,rss,latency
+  --only LIST             rows to run: kcat,bare,ajv,forwarder,service,forward,process,rss,
+                          latency
                           (default all)
   --keep                  keep the topics created
   --out DIR               results folder (default loadtest/results)
   --help
 `;
 
-export const ROW_GROUPS = ['kcat', 'bare', 'ajv', 'service', 'forward', 'process', 'rss', 'latency'] as const;
+export const ROW_GROUPS = [
+  'kcat',
+  'bare',
+  'ajv',
+  'forwarder',
+  'service',
+  'forward',
+  'process',
+  'rss',
+  'latency',
+] as const;
 export type RowGroup = (typeof ROW_GROUPS)[number];
 
 export interface BenchOptions {

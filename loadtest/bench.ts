@@ -11,7 +11,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
-import type { BareResult } from './bare-consumer.js';
+import type { BareMode, BareResult } from './bare-consumer.js';
 import { BENCH_USAGE, parseBenchArgs, type BenchOptions } from './bench-options.js';
 import {
   completeRows,
@@ -183,6 +183,13 @@ async function main(): Promise<number> {
         bareRow(options.brokers, topic, count, 'ajv', group('ajv'), timeoutMs),
       );
     }
+    if (options.only.has('forwarder')) {
+      const output = `${prefix}-forwarder-out`;
+      await run({ kind: 'forwarder', name: 'kafkajs eachBatch → sendBatch(acks=all)' }, async () => {
+        await create(output, options.partitions);
+        return bareRow(options.brokers, topic, count, 'forward', group('forwarder'), timeoutMs, output);
+      });
+    }
     bytesPerMessage ??= bytesOf(rows);
 
     if (options.only.has('service')) {
@@ -229,29 +236,42 @@ async function main(): Promise<number> {
       );
     }
 
-    for (const backlog of options.only.has('rss') ? options.backlogs : []) {
+    // Each backlog is read twice: by the slow pipeline alone, and by the same writing OUTPUT_TOPIC.
+    const backlogTopics = new Map<number, string>();
+    const rssRuns = options.only.has('rss')
+      ? [false, true].flatMap((forwarding) => options.backlogs.map((backlog) => ({ backlog, forwarding })))
+      : [];
+    for (const { backlog, forwarding } of rssRuns) {
       const workers = 10;
       await run(
         {
           kind: 'rss',
-          name: `service RSS, ${backlog} backlog`,
+          name: `service RSS${forwarding ? ' → OUTPUT_TOPIC' : ''}, ${backlog} backlog`,
           backlog,
+          forwarding,
           workers,
           idealPerSecond: (workers * 1000) / options.slowMs,
         },
         async () => {
-          const backlogTopic = `${prefix}-backlog-${backlog}`;
-          await create(backlogTopic, options.partitions);
-          const filled = await prefillWithKcat({
-            brokers: options.brokers,
-            topic: backlogTopic,
-            count: backlog,
-            keys: { kind: 'uniform', n: 10_000 },
-          });
-          log(`  ${backlogTopic} filled with ${backlog} small events in ${filled.seconds.toFixed(1)} s`);
+          let backlogTopic = backlogTopics.get(backlog);
+          if (backlogTopic === undefined) {
+            backlogTopic = `${prefix}-backlog-${backlog}`;
+            await create(backlogTopic, options.partitions);
+            const filled = await prefillWithKcat({
+              brokers: options.brokers,
+              topic: backlogTopic,
+              count: backlog,
+              keys: { kind: 'uniform', n: 10_000 },
+            });
+            backlogTopics.set(backlog, backlogTopic);
+            log(`  ${backlogTopic} filled with ${backlog} small events in ${filled.seconds.toFixed(1)} s`);
+          }
+          const output = `${backlogTopic}-out`;
+          if (forwarding) await create(output, options.partitions);
           return withService(
-            serviceEnv(`rss-${backlog}`, {
+            serviceEnv(`rss-${backlog}${forwarding ? '-forward' : ''}`, {
               KAFKA_TOPIC: backlogTopic,
+              OUTPUT_TOPIC: forwarding ? output : '',
               PIPELINE: loadtestPipeline(),
               LOADTEST_PROCESS_MS: String(options.slowMs),
               WORKER_POOL_SIZE: String(workers),
@@ -391,16 +411,17 @@ async function bareRow(
   brokers: string[],
   topic: string,
   count: number,
-  mode: 'bare' | 'ajv',
+  mode: BareMode,
   groupId: string,
   timeoutMs: number,
+  outputTopic?: string,
 ): Promise<Partial<BenchRow>> {
   const extension = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
   const script = fileURLToPath(new URL(`./bare-consumer${extension}`, import.meta.url));
   const child = track(
     spawn(
       process.execPath,
-      [...process.execArgv, script, JSON.stringify({ brokers, topic, count, mode, groupId })],
+      [...process.execArgv, script, JSON.stringify({ brokers, topic, count, mode, groupId, outputTopic })],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
