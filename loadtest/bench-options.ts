@@ -30,6 +30,8 @@ loadtest/results/bench-<time>.json (and the latency run's report next to it).
   --saturate-seconds S    how long the RSS rows keep the pipeline saturated (default 15)
   --latency-seconds S     length of the latency run, measured (default 20)
   --latency-warmup S      load before it, left out of the latency figures (default 5)
+  --latency-rates LIST    further latency runs at these rates, reported beside it (default
+                          1000,5000,20000; "none" for none)
   --latency-rate R        its rate (default: half the OUTPUT_TOPIC row's rate, else half the
                           default-pipeline row's)
   --only LIST             rows to run: kcat,bare,ajv,forwarder,service,forward,process,rss,
@@ -69,6 +71,7 @@ export interface BenchOptions {
   latencySeconds: number;
   latencyWarmupSeconds: number;
   latencyRate: number | undefined;
+  latencyRates: number[];
   only: Set<RowGroup>;
   keep: boolean;
   outDir: string;
@@ -100,6 +103,7 @@ export function parseBenchArgs(
         'latency-seconds': { type: 'string' },
         'latency-warmup': { type: 'string' },
         'latency-rate': { type: 'string' },
+        'latency-rates': { type: 'string' },
         only: { type: 'string' },
         keep: { type: 'boolean' },
         out: { type: 'string' },
@@ -133,6 +137,10 @@ export function parseBenchArgs(
     latencySeconds: positiveInt(values['latency-seconds'], '--latency-seconds') ?? 20,
     latencyWarmupSeconds: optionalNumber(values['latency-warmup'], '--latency-warmup', { min: 0 }) ?? 5,
     latencyRate: positiveInt(values['latency-rate'], '--latency-rate'),
+    latencyRates:
+      values['latency-rates'] === 'none'
+        ? []
+        : (intList(values['latency-rates'], '--latency-rates') ?? [1000, 5000, 20_000]),
     only,
     keep: values.keep ?? false,
     outDir: values.out ?? join(projectRoot(), 'loadtest', 'results'),

@@ -40,6 +40,8 @@ export interface LatencyCheck {
   /** Where the rate came from, e.g. "half of service, default pipeline → OUTPUT_TOPIC". */
   basis: string;
   seconds: number;
+  /** The rate the load generator reached (it shares the machine with the service). */
+  producedPerSecond?: number;
   /** Load run before the measured seconds, left out of p50 and p99. */
   warmupSeconds: number;
   p50: number | null;

@@ -294,15 +294,32 @@ async function main(): Promise<number> {
     const latencyRate =
       options.latencyRate ?? (maximumRow?.perSecond ? Math.floor(maximumRow.perSecond / 2) : undefined);
     const basis = options.latencyRate ? '--latency-rate' : `half of "${maximumRow?.name}"`;
+    // The run at half the maximum is the target's; the runs at fixed rates are reported beside it.
+    const otherLatencies: LatencyCheck[] = [];
     if (options.only.has('latency')) {
-      if (latencyRate === undefined) {
-        log('latency: skipped (no service rate measured; give --latency-rate)');
-      } else {
+      const runs: Array<{ rate: number; basis: string; isTarget: boolean }> = [
+        ...(latencyRate === undefined ? [] : [{ rate: latencyRate, basis, isTarget: true }]),
+        ...options.latencyRates.map((rate) => ({ rate, basis: 'fixed rate', isTarget: false })),
+      ];
+      if (latencyRate === undefined)
+        log('latency: no service rate measured for half the maximum (give --latency-rate)');
+      for (const run of runs) {
         try {
           if (rows.length > 0) await sleep(options.pauseSeconds * 1000);
-          latency = await latencyRun(options, prefix, dlq, latencyRate, basis, create, group, startedAt);
+          const measured = await latencyRun(
+            options,
+            prefix,
+            dlq,
+            run.rate,
+            run.basis,
+            create,
+            group,
+            startedAt,
+          );
+          if (run.isTarget) latency = measured;
+          else otherLatencies.push(measured);
         } catch (error) {
-          log(`latency: FAILED: ${error instanceof Error ? error.message : String(error)}`);
+          log(`latency at ${run.rate}/s: FAILED: ${error instanceof Error ? error.message : String(error)}`);
         }
       }
     }
@@ -332,11 +349,12 @@ async function main(): Promise<number> {
       },
       rows: completed,
       latency,
+      latencyAtRates: otherLatencies,
       targets,
     };
     writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
     process.stdout.write(
-      `\nTopic ${topic}: ${count} events, ${Math.round(bytesPerMessage ?? options.size)} B each (key + value); MB = 10^6 B\n\n${table}\n\n${latency ? `Latency run: ${latency.ratePerSecond}/s for ${latency.seconds} s after a ${latency.warmupSeconds} s warm-up, p50 ${latency.p50} ms, p99 ${latency.p99} ms (produce → output record; p99 ${latency.p99IncludingWarmup} ms with the warm-up), ${latency.settled} settled, ${latency.missing} missing${latency.report ? `; report ${latency.report}` : ''}\n\n` : ''}${targetTable}\n\nload average ${results.machine.loadAverageBefore.join(' ')} before, ${results.machine.loadAverageAfter.join(' ')} after (${results.machine.cpus} CPUs)\nresults: ${file}\n`,
+      `\nTopic ${topic}: ${count} events, ${Math.round(bytesPerMessage ?? options.size)} B each (key + value); MB = 10^6 B\n\n${table}\n\n${[latency, ...otherLatencies].map((run) => (run ? `${describeLatency(run)}\n` : '')).join('')}\n${targetTable}\n\nload average ${results.machine.loadAverageBefore.join(' ')} before, ${results.machine.loadAverageAfter.join(' ')} after (${results.machine.cpus} CPUs)\nresults: ${file}\n`,
     );
     return 0;
   } finally {
@@ -349,6 +367,12 @@ async function main(): Promise<number> {
     await admin.deleteGroups(groups).catch(() => undefined);
     await admin.disconnect();
   }
+}
+
+function describeLatency(run: LatencyCheck): string {
+  const produced =
+    run.producedPerSecond === undefined ? '' : `, generator reached ${run.producedPerSecond}/s`;
+  return `Latency at ${run.ratePerSecond}/s (${run.basis}${produced}) for ${run.seconds} s after a ${run.warmupSeconds} s warm-up: p50 ${run.p50} ms, p99 ${run.p99} ms (produce → output record; p99 ${run.p99IncludingWarmup} ms with the warm-up), ${run.settled} settled, ${run.missing} missing${run.report ? `; report ${run.report}` : ''}`;
 }
 
 /** Key and value bytes per message, as a bare consumer counted them (for a topic not filled here). */
@@ -506,8 +530,8 @@ async function latencyRun(
   group: (name: string) => string,
   startedAt: Date,
 ): Promise<LatencyCheck> {
-  const input = `${prefix}-latency`;
-  const output = `${prefix}-latency-out`;
+  const input = `${prefix}-latency-${rate}`;
+  const output = `${input}-out`;
   await create(input, options.partitions);
   await create(output, options.partitions);
   const service = await startService({
@@ -515,7 +539,7 @@ async function latencyRun(
     KAFKA_TOPIC: input,
     OUTPUT_TOPIC: output,
     DLQ_TOPIC: dlq,
-    KAFKA_GROUP_ID: group('latency'),
+    KAFKA_GROUP_ID: group(`latency-${rate}`),
     CREATE_TOPICS: 'false',
     PIPELINE: '',
     EVENT_SCHEMA: '',
@@ -560,12 +584,17 @@ async function latencyRun(
       ),
       service.died,
     ]);
-    const files = writeLoadTestResult(result, options.outDir, `bench-${fileTimestamp(startedAt)}-latency`);
+    const files = writeLoadTestResult(
+      result,
+      options.outDir,
+      `bench-${fileTimestamp(startedAt)}-latency-${rate}`,
+    );
     return {
       ratePerSecond: rate,
       basis,
       seconds: options.latencySeconds,
       warmupSeconds: options.latencyWarmupSeconds,
+      producedPerSecond: Math.round(result.produced.perSecond),
       p50: result.latencyMs?.byOutputTimestamp.p50 ?? null,
       p99: result.latencyMs?.byOutputTimestamp.p99 ?? null,
       p99IncludingWarmup: result.latencyMs?.byOutputTimestampIncludingWarmup.p99 ?? null,
