@@ -10,10 +10,14 @@ import {
 import { connectionOptions } from './kafka/connection-options.js';
 import { ensureTopics, type TopicSpec } from './kafka/ensure-topics.js';
 import { kafkaLogCreator, kafkaLogLevel } from './kafka/kafka-logger.js';
+import { ignoreKafkajsNegativeTimeouts } from './kafka/negative-timeout-warning.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { startHttpServer, type RunningHttpServer } from './observability/http-server.js';
 import { loadPipeline } from './pipeline/load-pipeline.js';
 import { EventService } from './service/event-service.js';
+
+// A warning kafkajs raises on Node.js 24 at every connection, harmless (see the module).
+ignoreKafkajsNegativeTimeouts();
 
 /**
  * Start-up order: settings first (a bad one stops here, before any connection), then the

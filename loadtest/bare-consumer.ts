@@ -16,6 +16,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { projectRoot } from '../lib/project-root.js';
 import { procSnapshot } from './proc.js';
 import { SETTINGS } from '../lib/config/schema.js';
+import { ignoreKafkajsNegativeTimeouts } from '../lib/kafka/negative-timeout-warning.js';
 
 interface Args {
   brokers: string[];
@@ -37,6 +38,8 @@ export interface BareResult {
   peakRssBytes: number;
   invalid: number;
 }
+
+ignoreKafkajsNegativeTimeouts();
 
 async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2] ?? '{}') as Args;

@@ -35,6 +35,7 @@ import {
   type ServiceProcess,
 } from './service-process.js';
 import { round } from './stats.js';
+import { ignoreKafkajsNegativeTimeouts } from '../lib/kafka/negative-timeout-warning.js';
 
 /** The prefilled events: JSON of about --size bytes each, valid for the default schema. */
 export const BENCH_TEMPLATE =
@@ -42,6 +43,8 @@ export const BENCH_TEMPLATE =
 
 const log = (line: string) =>
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+
+ignoreKafkajsNegativeTimeouts();
 
 async function main(): Promise<number> {
   let options: BenchOptions | 'help';

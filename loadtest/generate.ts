@@ -8,6 +8,9 @@ import { LOADTEST_USAGE, parseLoadTestArgs, UsageError } from './options.js';
 import type { LoadTestResult } from './result.js';
 import type { Summary } from './stats.js';
 import { DEFAULT_TEMPLATE } from './template.js';
+import { ignoreKafkajsNegativeTimeouts } from '../lib/kafka/negative-timeout-warning.js';
+
+ignoreKafkajsNegativeTimeouts();
 
 async function main(): Promise<number> {
   let options;

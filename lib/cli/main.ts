@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { ignoreKafkajsNegativeTimeouts } from '../kafka/negative-timeout-warning.js';
 import { EXIT } from './errors.js';
 import { streamIo } from './io.js';
 import { runCli } from './run.js';
@@ -8,6 +9,8 @@ import { runCli } from './run.js';
  * after the message in hand (a replay finishes its write and commit, then exits 130/143); a
  * second one exits at once.
  */
+ignoreKafkajsNegativeTimeouts();
+
 const controller = new AbortController();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
