@@ -1,3 +1,5 @@
+import { isFetchNetworkFailure } from './network-failure.js';
+
 /**
  * Every failure the service knows, in one closed set. The code travels into dead-letter
  * headers, log fields and metric labels, so it must stay small and stable.
@@ -70,11 +72,13 @@ export class PermanentError extends Error {
 /**
  * Whether a failure from user code may succeed on a later attempt. PermanentError and
  * non-retriable StageErrors never do; TypeError, RangeError and friends are programming bugs,
- * which retries only delay, so they count as permanent too.
+ * which retries only delay, so they count as permanent too, except the TypeError by which
+ * `fetch` reports a server it could not reach (ECONNREFUSED, ETIMEDOUT, ENOTFOUND...).
  */
 export function isRetriable(error: unknown): boolean {
   if (error instanceof PermanentError) return false;
   if (error instanceof StageError) return error.retriable;
+  if (isFetchNetworkFailure(error)) return true;
   if (error instanceof TypeError || error instanceof RangeError || error instanceof SyntaxError) return false;
   if (error instanceof ReferenceError) return false;
   return true;
