@@ -90,8 +90,8 @@ export async function fetchCustomer(
       headers: { accept: 'application/json' },
     });
   } catch (error) {
-    // fetch reports an unreachable host as a TypeError, which the service takes for a bug and
-    // does not retry: say it is a transient failure.
+    // The service retries fetch's own network failures; an injected httpGet may throw other
+    // errors for an unreachable host (a TypeError would count as a bug): say it is transient.
     throw new Error(`customer service unreachable: ${String(error)}`, { cause: error });
   }
   if (response.status === 404) throw new PermanentError(`customer ${customerId} does not exist`);
