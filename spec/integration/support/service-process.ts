@@ -8,15 +8,20 @@ export interface LogLine {
   [field: string]: unknown;
 }
 
-/** The compiled service (`dist/lib/main.js`, as `npm start` runs it) as a child process. */
+/** The compiled service as `npm start` runs it, without npm in between. */
+const NODE_MAIN = (): string[] => [process.execPath, join(projectRoot(), 'dist', 'lib', 'main.js')];
+
+/** The compiled service (`dist/lib/main.js`, or the command given) as a child process. */
 export class ServiceProcess {
   readonly lines: LogLine[] = [];
   readonly stderr: string[] = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private readonly child: ChildProcess;
 
-  constructor(env: Record<string, string>) {
-    this.child = spawn(process.execPath, [join(projectRoot(), 'dist', 'lib', 'main.js')], {
+  /** `command` replaces `node dist/lib/main.js`, e.g. with `npm start` as a supervisor runs it. */
+  constructor(env: Record<string, string>, command: string[] = NODE_MAIN()) {
+    const [file, ...args] = command;
+    this.child = spawn(file!, args, {
       cwd: projectRoot(),
       env: { PATH: process.env.PATH ?? '', METRICS_PORT: '0', LOG_LEVEL: 'info', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
