@@ -1,20 +1,62 @@
-import { logLevel, type logCreator } from 'kafkajs';
+import { logLevel, type logCreator, type LogEntry } from 'kafkajs';
 import type { Logger } from 'winston';
 
-const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+type Level = 'error' | 'warn' | 'info' | 'debug';
+
+const LEVELS: Record<number, Level> = {
   [logLevel.ERROR]: 'error',
   [logLevel.WARN]: 'warn',
   [logLevel.INFO]: 'info',
   [logLevel.DEBUG]: 'debug',
 };
 
+/**
+ * Broker answers kafkajs logs at error (`Response GroupCoordinator(...)` with the answer in
+ * `error`) although they are part of a normal start or rebalance, and kafkajs retries them
+ * itself: a new broker has no group coordinator until its offsets topic exists, a group
+ * answers REBALANCE_IN_PROGRESS while members join, a new topic has no leader for a moment.
+ * Should the retries run out, the failure reaches the service, which reports it as an error.
+ * Keyed by kafkajs's wording of the answer (its protocol error table), the only thing the
+ * log entry carries.
+ */
+export const EXPECTED_BROKER_ANSWERS: Readonly<Record<string, { type: string; level: Level }>> = {
+  // Group coordination: routine, kept out of the way.
+  'The group coordinator is not available': { type: 'GROUP_COORDINATOR_NOT_AVAILABLE', level: 'debug' },
+  'This is not the correct coordinator for this group': { type: 'NOT_COORDINATOR_FOR_GROUP', level: 'debug' },
+  "The coordinator is loading and hence can't process requests for this group": {
+    type: 'GROUP_LOAD_IN_PROGRESS',
+    level: 'debug',
+  },
+  'The group is rebalancing, so a rejoin is needed': { type: 'REBALANCE_IN_PROGRESS', level: 'debug' },
+  'The group member needs to have a valid member id before actually entering a consumer group': {
+    type: 'MEMBER_ID_REQUIRED',
+    level: 'debug',
+  },
+  // Partition leadership: seen when a leader moves, which an operator may want to know about.
+  'There is no leader for this topic-partition as we are in the middle of a leadership election': {
+    type: 'LEADER_NOT_AVAILABLE',
+    level: 'warn',
+  },
+  'This server is not the leader for that topic-partition': {
+    type: 'NOT_LEADER_FOR_PARTITION',
+    level: 'warn',
+  },
+};
+
+/** The level a kafkajs log entry gets in the service's logs. */
+export function serviceLevel({ level, log }: Pick<LogEntry, 'level' | 'log'>): Level {
+  const mapped = LEVELS[level] ?? 'info';
+  if (mapped !== 'error' || !String(log.message).startsWith('Response ')) return mapped;
+  const answer = (log as { error?: unknown }).error;
+  return (typeof answer === 'string' ? EXPECTED_BROKER_ANSWERS[answer]?.level : undefined) ?? mapped;
+}
+
 /** Routes kafkajs's own log lines into the service's JSON logs, namespaced as kafkajs. */
 export function kafkaLogCreator(logger: Logger): logCreator {
-  return () =>
-    ({ namespace, level, log }) => {
-      const { message, timestamp: _timestamp, logger: _name, ...fields } = log;
-      logger.log(LEVELS[level] ?? 'info', String(message), { component: `kafkajs.${namespace}`, ...fields });
-    };
+  return () => (entry) => {
+    const { message, timestamp: _timestamp, logger: _name, ...fields } = entry.log;
+    logger.log(serviceLevel(entry), String(message), { component: `kafkajs.${entry.namespace}`, ...fields });
+  };
 }
 
 /** kafkajs is chatty at info (every join, every connection); keep it one level quieter. */
