@@ -1,53 +1,70 @@
-import { Kafka } from 'kafkajs';
+import { Kafka, type KafkaConfig } from 'kafkajs';
+import { Registry } from 'prom-client';
 import { startLocalBroker } from './broker/local-broker.js';
-import { ConfigError } from './config/config-error.js';
 import { describeConfig, loadConfig, type Config } from './config/load-config.js';
+import { SETTINGS } from './config/schema.js';
 import { errorMessage } from './errors.js';
 import {
   authenticationLogsAsWarnings,
   explainAuthenticationFailures,
 } from './kafka/authentication-failure.js';
+import { BROKER_CHECK_RETRY, checkBrokersAnswer } from './kafka/broker-check.js';
 import { connectionOptions } from './kafka/connection-options.js';
 import { ensureTopics, type TopicSpec } from './kafka/ensure-topics.js';
-import { kafkaLogCreator, kafkaLogLevel } from './kafka/kafka-logger.js';
+import { kafkaLogCreator, kafkaLogCreatorAtDebug, kafkaLogLevel } from './kafka/kafka-logger.js';
 import { ignoreKafkajsNegativeTimeouts } from './kafka/negative-timeout-warning.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { startHttpServer, type RunningHttpServer } from './observability/http-server.js';
 import { loadPipeline } from './pipeline/load-pipeline.js';
 import { EventService } from './service/event-service.js';
+import { StartupError, startupFailure, startupFailureLine } from './startup-failure.js';
 
 // A warning kafkajs raises on Node.js 24 at every connection, harmless (see the module).
 ignoreKafkajsNegativeTimeouts();
 
+/** The settings are not known yet when they are what failed; SERVICE_NAME may still be. */
+let serviceName = process.env.SERVICE_NAME?.trim() || String(SETTINGS.get('serviceName')?.default);
+
 /**
  * Start-up order: settings first (a bad one stops here, before any connection), then the
- * broker, the topics, the pipeline module, the service and its HTTP endpoints. SIGTERM/SIGINT
- * drain and exit 0; a failure of the service itself exits 1 so an orchestrator restarts it.
+ * pipeline module and the HTTP endpoints (a taken METRICS_PORT stops here, before Kafka), the
+ * brokers (one quick check that they answer), the topics and the service. A failure stops
+ * start-up with one JSON line on stderr naming the setting to fix (see startup-failure.ts).
+ * SIGTERM/SIGINT drain and exit 0; a failure of the service itself exits 1 so an orchestrator
+ * restarts it.
  */
 async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`Invalid configuration: ${error.message}\n`);
-    process.exit(2);
-  }
+  const config = loadConfig();
+  serviceName = config.serviceName;
   const logger = createLogger({ level: config.log.level, serviceName: config.serviceName });
   process.on('uncaughtException', (error) => crash(logger, 'Uncaught exception', error));
   process.on('unhandledRejection', (error) => crash(logger, 'Unhandled rejection', error));
   logger.info('Starting', describeConfig(config));
 
-  // A pipeline module that does not load is a configuration error: report it before connecting.
-  const pipeline = await loadPipeline(config.pipeline.module || undefined);
+  // A pipeline module that does not load stops start-up naming PIPELINE, before any connection.
+  const pipeline = await loadPipeline(config.pipeline.module || undefined).catch((error: unknown) => {
+    throw new StartupError('PIPELINE', errorMessage(error), { cause: error });
+  });
+  // The service fills the registry and answers /readyz once it exists; until then, not ready.
+  const registry = new Registry();
+  const started: { service?: EventService } = {};
+  const http = await listen(config.http.port, registry, () => started.service);
+  logger.info('Metrics and health endpoints listening', { port: http.port });
+
   const brokers =
     config.kafka.brokers.length > 0
       ? config.kafka.brokers
       : [await startLocalBroker((line) => logger.info(line))];
   const dlqBrokers = config.dlq.brokers.length > 0 ? config.dlq.brokers : brokers;
+  const sameCluster = dlqBrokers.join(',') === brokers.join(',');
+  if (config.kafka.brokers.length > 0) {
+    await checkBrokersAnswer(probeClient(config, brokers, logger), brokers, 'KAFKA_BROKERS');
+  }
+  if (!sameCluster) {
+    await checkBrokersAnswer(probeClient(config, dlqBrokers, logger), dlqBrokers, 'DLQ_BROKERS');
+  }
   const kafka = kafkaClient(config, brokers, logger);
-  const dlqKafka =
-    dlqBrokers.join(',') === brokers.join(',') ? kafka : kafkaClient(config, dlqBrokers, logger);
+  const dlqKafka = sameCluster ? kafka : kafkaClient(config, dlqBrokers, logger);
 
   await prepareTopics(config, kafka, dlqKafka, logger);
   const service = new EventService({
@@ -55,6 +72,7 @@ async function main(): Promise<void> {
     dlqKafka,
     pipeline,
     logger,
+    registry,
     settings: {
       serviceName: config.serviceName,
       topic: config.kafka.topic,
@@ -75,12 +93,7 @@ async function main(): Promise<void> {
       schema: config.pipeline.schema as object,
     },
   });
-  const http: RunningHttpServer = await startHttpServer({
-    port: config.http.port,
-    registry: service.registry,
-    health: { isLive: () => true, readiness: () => service.readiness.readiness() },
-  });
-  logger.info('Metrics and health endpoints listening', { port: http.port });
+  started.service = service;
   await service.start();
   logger.info('Consuming', { topic: config.kafka.topic, groupId: config.kafka.groupId });
 
@@ -100,28 +113,70 @@ async function main(): Promise<void> {
   service.failed.catch((error: unknown) => crash(logger, 'The service failed and must be restarted', error));
 }
 
+/** /metrics, /healthz and /readyz on METRICS_PORT; a port already taken is named. */
+async function listen(
+  port: number,
+  registry: Registry,
+  current: () => EventService | undefined,
+): Promise<RunningHttpServer> {
+  try {
+    return await startHttpServer({
+      port,
+      registry,
+      health: {
+        isLive: () => true,
+        readiness: () => current()?.readiness.readiness() ?? { ready: false, reasons: ['starting'] },
+      },
+    });
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code !== 'EADDRINUSE' && code !== 'EACCES') throw error;
+    const reason = code === 'EADDRINUSE' ? 'is already in use' : 'may not be used by this user';
+    throw new StartupError(
+      'METRICS_PORT',
+      `METRICS_PORT=${port}: the port ${reason} (${errorMessage(error)}); choose another port or stop what holds it`,
+      { cause: error },
+    );
+  }
+}
+
 /**
  * A client with the security settings (KAFKA_SSL*, KAFKA_SASL*), used for the DLQ_BROKERS
  * client too. Refused credentials fail connect() with one line naming the user and mechanism.
  */
-function kafkaClient(config: Config, brokers: string[], logger: Logger): Kafka {
+function kafkaClient(
+  config: Config,
+  brokers: string[],
+  logger: Logger,
+  overrides: Pick<KafkaConfig, 'retry' | 'logCreator'> = {},
+): Kafka {
   const kafka = new Kafka({
     clientId: config.kafka.clientId,
     brokers,
     ...connectionOptions(config.kafka),
     logLevel: kafkaLogLevel(config.log.level),
     logCreator: authenticationLogsAsWarnings(kafkaLogCreator(logger.child({ component: 'kafkajs' }))),
+    ...overrides,
   });
   return explainAuthenticationFailures(kafka, config.kafka.sasl);
+}
+
+/** A client for the start-up check of the brokers: few retries, its kafkajs lines at debug. */
+function probeClient(config: Config, brokers: string[], logger: Logger): Kafka {
+  return kafkaClient(config, brokers, logger, {
+    retry: BROKER_CHECK_RETRY,
+    logCreator: kafkaLogCreatorAtDebug(logger.child({ component: 'kafkajs' })),
+  });
 }
 
 async function prepareTopics(config: Config, kafka: Kafka, dlqKafka: Kafka, logger: Logger): Promise<void> {
   // The local broker is ours to shape; a user's cluster only when CREATE_TOPICS says so.
   const create = config.kafka.brokers.length === 0 || config.kafka.createTopics;
   const numPartitions = config.kafka.topicPartitions;
-  const sourceTopics: TopicSpec[] = [{ topic: config.kafka.topic, numPartitions }];
-  if (config.output.topic) sourceTopics.push({ topic: config.output.topic, numPartitions });
-  const dlqTopics: TopicSpec[] = [{ topic: config.dlq.topic, numPartitions }];
+  const sourceTopics: TopicSpec[] = [{ topic: config.kafka.topic, numPartitions, setting: 'KAFKA_TOPIC' }];
+  if (config.output.topic)
+    sourceTopics.push({ topic: config.output.topic, numPartitions, setting: 'OUTPUT_TOPIC' });
+  const dlqTopics: TopicSpec[] = [{ topic: config.dlq.topic, numPartitions, setting: 'DLQ_TOPIC' }];
   const plan: Array<[Kafka, TopicSpec[]]> =
     kafka === dlqKafka
       ? [[kafka, [...sourceTopics, ...dlqTopics]]]
@@ -152,8 +207,7 @@ function crash(logger: Logger, message: string, error: unknown): void {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(
-    `${JSON.stringify({ level: 'error', message: 'Start-up failed', error: errorMessage(error) })}\n`,
-  );
-  process.exit(1);
+  const failure = startupFailure(error);
+  process.stderr.write(startupFailureLine(serviceName, failure));
+  process.exit(failure.exitCode);
 });

@@ -6,10 +6,13 @@ import type { Setting } from './schema.js';
  */
 export class ConfigError extends Error {
   override readonly name: string = 'ConfigError';
+  /** The environment variable to fix: given, or the one the message opens with. */
+  readonly setting: string | undefined;
 
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: { cause?: unknown; setting?: string }) {
     // Convict, ajv and JSON.parse messages may span lines; a log line must not.
     super(message.replace(/\s*[\r\n]+\s*/g, ' ').trim(), options);
+    this.setting = options?.setting ?? /^([A-Z][A-Z0-9_]+)\b/.exec(this.message)?.[1];
   }
 
   /** `<ENV> must be <accepts> (got <value>)`; the value of a sensitive setting is left out. */

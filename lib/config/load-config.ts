@@ -191,10 +191,10 @@ function envFile(nodeEnv: string | undefined, dir: string): EnvFile | undefined 
     if (error instanceof ConfigError) throw error;
     // JSON.parse quotes the text, which may hold secrets: keep the position only.
     const at = /at position \d+/.exec(errorMessage(error));
-    throw new ConfigError(`${path} is not valid JSON${at ? ` (${at[0]})` : ''}`);
+    throw new ConfigError(`${path} is not valid JSON${at ? ` (${at[0]})` : ''}`, { setting: 'NODE_ENV' });
   }
   if (typeof values !== 'object' || values === null || Array.isArray(values)) {
-    throw new ConfigError(`${path} must hold a JSON object`);
+    throw new ConfigError(`${path} must hold a JSON object`, { setting: 'NODE_ENV' });
   }
   return { path, values };
 }

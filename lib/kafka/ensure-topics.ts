@@ -1,8 +1,11 @@
 import type { Admin } from 'kafkajs';
+import { StartupError } from '../startup-failure.js';
 
 export interface TopicSpec {
   topic: string;
   numPartitions: number;
+  /** The variable that names the topic, for the start-up failure when it is missing. */
+  setting: string;
 }
 
 /**
@@ -15,8 +18,9 @@ export async function ensureTopics(admin: Admin, topics: TopicSpec[], create: bo
   const missing = topics.filter(({ topic }) => !existing.has(topic));
   if (missing.length === 0) return [];
   if (!create) {
-    const names = missing.map(({ topic }) => topic).join(', ');
-    throw new Error(
+    const names = missing.map(({ topic, setting }) => `${topic} (${setting})`).join(', ');
+    throw new StartupError(
+      missing.map(({ setting }) => setting).join(','),
       `Topic(s) missing on the broker: ${names}. Create them, or set CREATE_TOPICS=true to let the service create them.`,
     );
   }

@@ -59,6 +59,14 @@ export function kafkaLogCreator(logger: Logger): logCreator {
   };
 }
 
+/** Every kafkajs line at debug: for a client whose failures the service reports itself. */
+export function kafkaLogCreatorAtDebug(logger: Logger): logCreator {
+  return () => (entry) => {
+    const { message, timestamp: _timestamp, logger: _name, ...fields } = entry.log;
+    logger.debug(String(message), { component: `kafkajs.${entry.namespace}`, ...fields });
+  };
+}
+
 /** kafkajs is chatty at info (every join, every connection); keep it one level quieter. */
 export function kafkaLogLevel(level: string): logLevel {
   return level === 'debug' ? logLevel.INFO : logLevel.WARN;

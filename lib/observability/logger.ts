@@ -36,6 +36,15 @@ const leadingFields = winston.format((info) => {
   return { timestamp, level, message, service, ...rest };
 });
 
+const lineFormat = winston.format.combine(
+  winston.format.timestamp(),
+  // `logger.error(err)` hands the Error itself in as the log entry.
+  winston.format.errors({ stack: true }),
+  leadingFields(),
+  // An error cause chain can loop; cap the depth rather than recurse forever.
+  winston.format.json({ replacer, maximumDepth: 8, deterministic: false }),
+);
+
 /** JSON lines: timestamp, level, message, service, then the context fields of the call. */
 export function createLogger(options: LoggerOptions): Logger {
   const transport = options.stream
@@ -44,14 +53,21 @@ export function createLogger(options: LoggerOptions): Logger {
   return winston.createLogger({
     level: options.level,
     defaultMeta: { service: options.serviceName },
-    format: winston.format.combine(
-      winston.format.timestamp(),
-      // `logger.error(err)` hands the Error itself in as the log entry.
-      winston.format.errors({ stack: true }),
-      leadingFields(),
-      // An error cause chain can loop; cap the depth rather than recurse forever.
-      winston.format.json({ replacer, maximumDepth: 8, deterministic: false }),
-    ),
+    format: lineFormat,
     transports: [transport],
   });
+}
+
+/**
+ * One line as a logger of `serviceName` writes it, without a logger: for what must be said
+ * before one exists (a wrong setting) or written synchronously just before the process exits.
+ */
+export function formatLogLine(
+  serviceName: string,
+  level: LogLevel,
+  message: string,
+  fields: Record<string, unknown> = {},
+): string {
+  const entry = lineFormat.transform({ ...fields, level, message, service: serviceName });
+  return `${String((entry as Record<symbol, unknown>)[Symbol.for('message')])}\n`;
 }

@@ -10,8 +10,9 @@ import { exitWithin } from './support/dlq-outage-kit.js';
 import { recordScenario } from './support/report.js';
 
 /**
- * Every setting with a wrong value, one process each: the compiled service must exit non-zero
- * before it connects anywhere, with one line on stderr naming the variable and what it accepts.
+ * Every setting with a wrong value, one process each: the compiled service must exit 2 before
+ * it connects anywhere, with one line on stderr (the service's JSON log line at level error)
+ * naming the variable and what it accepts.
  * KAFKA_BROKERS points at a TCP listener that only counts connections (except where
  * KAFKA_BROKERS itself is the wrong value). The cases come from the SETTINGS map, by format, so
  * a setting added later is covered (or this spec says it is not).
@@ -268,14 +269,31 @@ describe('fault: bad configuration', function () {
       .filter((line) => line.trim() !== '');
     const stdout = service.lines.map((line) => line.message);
     const problems: string[] = [];
-    if (code === 0 || code === null) problems.push(`exit code ${code}`);
+    // A wrong value exits 2; a module that does not load is a failed start-up (1).
+    const expectedCode = testCase.logsStart ? 1 : 2;
+    if (code !== expectedCode) problems.push(`exit code ${code}, not ${expectedCode}`);
     if (stderr.length !== 1) problems.push(`${stderr.length} stderr lines: ${JSON.stringify(stderr)}`);
     const line = stderr.join('\n');
+    // The service's JSON log line; what is wrong is its `error`, the variable its `setting`.
+    let failure: Record<string, unknown> = {};
+    try {
+      failure = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      problems.push(`stderr is not a JSON log line: ${line}`);
+    }
+    if (
+      failure.level !== 'error' ||
+      typeof failure.timestamp !== 'string' ||
+      failure.service !== 'myeventstream'
+    )
+      problems.push(`not the service's error log line: ${line}`);
+    if (typeof failure.setting !== 'string') problems.push(`no setting named: ${line}`);
+    const said = String(failure.error);
     for (const expected of testCase.says) {
-      const ok = typeof expected === 'string' ? line.includes(expected) : expected.test(line);
+      const ok = typeof expected === 'string' ? said.includes(expected) : expected.test(said);
       if (!ok) problems.push(`stderr does not say ${String(expected)}: ${line}`);
     }
-    if (!testCase.covers.every((env) => line.includes(env)))
+    if (!testCase.covers.every((env) => said.includes(env)))
       problems.push(`stderr does not name ${testCase.covers}`);
     if (testCase.hides !== undefined && line.includes(testCase.hides))
       problems.push('stderr shows the secret');
