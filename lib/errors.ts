@@ -22,6 +22,36 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 export const STAGES = ['decode', 'validate', 'process'] as const;
 export type Stage = (typeof STAGES)[number];
 
+/**
+ * The stage each code is raised in, and whether the message then goes to the DLQ; every code
+ * must be listed. Metrics pre-create a dead-letter series for exactly the pairs that can
+ * happen, and a spec raises each code through the code that raises it and checks this table.
+ */
+export const RAISED_IN: Readonly<Record<ErrorCode, { stage: Stage; deadLettered: boolean }>> = {
+  // decodeJson (lib/operators/decode-json.ts)
+  EMPTY_VALUE: { stage: 'decode', deadLettered: true },
+  INVALID_UTF8: { stage: 'decode', deadLettered: true },
+  INVALID_JSON: { stage: 'decode', deadLettered: true },
+  JSON_TOO_DEEP: { stage: 'decode', deadLettered: true },
+  // validate (lib/operators/validate.ts)
+  SCHEMA_VIOLATION: { stage: 'validate', deadLettered: true },
+  // process (lib/operators/process.ts), also any error that is not a StageError (classify in
+  // lib/sinks/dead-letter.ts); mapEvents rejects with PROCESS_REJECTED, routeTo/forwardTo
+  // fail with OUTPUT_WRITE_FAILED.
+  PROCESS_FAILED: { stage: 'process', deadLettered: true },
+  PROCESS_TIMEOUT: { stage: 'process', deadLettered: true },
+  PROCESS_REJECTED: { stage: 'process', deadLettered: true },
+  OUTPUT_WRITE_FAILED: { stage: 'process', deadLettered: true },
+  // process, when its partition is revoked (or shutdown gives up) during a retry: the message
+  // is abandoned, left uncommitted and delivered again, never dead-lettered.
+  REVOKED: { stage: 'process', deadLettered: false },
+};
+
+/** The stage and code pairs a dead letter can carry. */
+export const DEAD_LETTER_KINDS: ReadonlyArray<{ stage: Stage; code: ErrorCode }> = ERROR_CODES.filter(
+  (code) => RAISED_IN[code].deadLettered,
+).map((code) => ({ stage: RAISED_IN[code].stage, code }));
+
 /** One schema violation as reported by the validator. */
 export interface SchemaViolation {
   path: string;

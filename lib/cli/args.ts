@@ -92,16 +92,22 @@ Selection (a letter must match every filter given; repeat a list filter or use c
   --partition P         original_partition header
   --from-offset N       original_offset header at least N
   --to-offset N         original_offset header at most N
+  --skip-replayed       leave out letters carrying replayed_from: messages an earlier replay
+                        sent back that failed again (a replay warns when it meets them)
+  --only-replayed       take only letters carrying replayed_from
 
 Where and how:
   --to TOPIC            publish every selected letter to TOPIC (partition chosen by key)
   --target-brokers B    brokers of the topics written to (default: --brokers, else
                         KAFKA_BROKERS, else 127.0.0.1:9092)
-  --dry-run             list what would be published; publishes and commits nothing
+  --dry-run             list what would be published; publishes and commits nothing (with a
+                        group holding another selection's progress: what a group of its own
+                        would publish)
   --rate N[/s]          publish at most N messages per second
   --limit N             stop after publishing N messages (a rerun continues after them)
   --group ID            consumer group keeping the progress (default ${DEFAULT_REPLAY_GROUP});
-                        it only resumes a replay of the same selection and --to
+                        it only resumes a replay of the same selection and --to (or of it
+                        with --skip-replayed or --only-replayed added)
   --json                print the result (with --dry-run: the list) as JSON on stdout
 
 ${CONNECTION_HELP}
@@ -177,6 +183,8 @@ function parseReplay(args: string[]): Command {
     partition: { type: 'string' },
     'from-offset': { type: 'string' },
     'to-offset': { type: 'string' },
+    'skip-replayed': { type: 'boolean', default: false },
+    'only-replayed': { type: 'boolean', default: false },
     'dry-run': { type: 'boolean', default: false },
     rate: { type: 'string' },
     limit: { type: 'string' },
@@ -218,6 +226,11 @@ function parseReplay(args: string[]): Command {
   ) {
     throw fail('--from-offset must not be greater than --to-offset');
   }
+  if (values['skip-replayed'] && values['only-replayed']) {
+    throw fail('--skip-replayed and --only-replayed exclude each other');
+  }
+  if (values['skip-replayed']) selection.replayed = 'skip';
+  if (values['only-replayed']) selection.replayed = 'only';
 
   const options: ReplayOptions = {
     ...connection(values, fail),

@@ -22,7 +22,7 @@ export async function inspect(
     topicOffsets(admin, dlqTopic, dlqBrokers, 'dead-letter topic'),
   );
   const builder = new SummaryBuilder({ samples: options.samples, bucket: options.bucket });
-  const read = new Map<number, number>();
+  const read = new Map<number, { messages: number; first: string; last: string }>();
   const outcome = await boundedRead({
     kafka,
     brokers: dlqBrokers,
@@ -32,7 +32,13 @@ export async function inspect(
     signal,
     handle: async (record) => {
       builder.add(record);
-      read.set(record.partition, (read.get(record.partition) ?? 0) + 1);
+      // Records of a partition arrive in offset order.
+      const soFar = read.get(record.partition);
+      read.set(record.partition, {
+        messages: (soFar?.messages ?? 0) + 1,
+        first: soFar?.first ?? record.offset,
+        last: record.offset,
+      });
       return 'continue';
     },
   });
@@ -41,7 +47,9 @@ export async function inspect(
     partition,
     startOffset: low.toString(),
     endOffset: high.toString(),
-    messages: read.get(partition) ?? 0,
+    messages: read.get(partition)?.messages ?? 0,
+    firstRead: read.get(partition)?.first ?? null,
+    lastRead: read.get(partition)?.last ?? null,
   }));
   const summary = { brokers: dlqBrokers, ...builder.result(dlqTopic, partitions) };
   await io.out(options.json ? `${JSON.stringify(summary, null, 2)}\n` : renderSummary(summary));

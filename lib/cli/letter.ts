@@ -45,6 +45,11 @@ export interface LetterInfo {
   errorMessage?: string;
   /** When it was dead-lettered (the `timestamp` header). */
   deadLetteredAt?: Date;
+  /**
+   * The `replayed_from` header: the message was sent back by an earlier replay of that dead
+   * letter and failed again.
+   */
+  replayedFrom?: string;
 }
 
 /** A header as text (UTF-8); the first value when the header is repeated. */
@@ -79,5 +84,7 @@ export function letterInfo(headers: IHeaders | undefined): LetterInfo {
     const date = new Date(timestamp);
     if (!Number.isNaN(date.getTime())) info.deadLetteredAt = date;
   }
+  const replayedFrom = headerText(headers, REPLAYED_FROM);
+  if (replayedFrom) info.replayedFrom = replayedFrom;
   return info;
 }

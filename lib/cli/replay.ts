@@ -21,7 +21,13 @@ import {
 import { letterInfo, type DlqRecord, type LetterInfo } from './letter.js';
 import { Pacer, type PartitionPlan } from './progress.js';
 import { partitionFor, replayedFrom, replayedMessage, targetOf } from './replay-message.js';
-import { canResume, describeSelection, matches, selectionFingerprint } from './selection.js';
+import {
+  canResume,
+  describeFingerprint,
+  describeSelection,
+  matches,
+  selectionFingerprint,
+} from './selection.js';
 import { resolveConnection, type CliSettings } from './settings.js';
 import type { Io } from './io.js';
 
@@ -36,6 +42,8 @@ export interface PlannedReplay {
   problem: string | null;
   key: ShownBytes;
   valueBytes: number | null;
+  /** Its replayed_from header: an earlier replay sent it back and it failed again. */
+  replayedFrom: string | null;
 }
 
 /** What a run did (`replay --json`). */
@@ -47,9 +55,16 @@ export interface ReplayResult {
   to: string | null;
   /** Where each partition started (the group's committed offset, else the first offset) and its end. */
   partitions: Array<{ partition: number; from: string; end: string }>;
-  /** Published (with --dry-run: would be). */
+  /** Published and acknowledged; always 0 with --dry-run (see `wouldPublish`). */
   published: number;
   byTarget: Record<string, number>;
+  /** --dry-run only: what a replay would publish, in all and by target topic. */
+  wouldPublish?: { count: number; byTarget: Record<string, number> };
+  /**
+   * Selected letters carrying replayed_from: messages an earlier replay already sent back,
+   * which failed again (--skip-replayed leaves them out, --only-replayed takes only them).
+   */
+  replayedBefore: number;
   /** Read but not selected. */
   skipped: number;
   /** Selected letters a dry run found it could not publish. */
@@ -93,13 +108,25 @@ export async function replay(
   const plans = await withAdmin(dlqKafka, dlqBrokers, async (admin) => {
     const offsets = await topicOffsets(admin, dlqTopic, dlqBrokers, 'dead-letter topic');
     const committed = await committedOffsets(admin, options.group, dlqTopic);
-    for (const [partition, { offset, metadata }] of committed) {
-      if (offset !== undefined && !canResume(metadata, fingerprint)) {
-        const own = `${options.group}-${createHash('sha256').update(fingerprint).digest('hex').slice(0, 8)}`;
+    const foreign = [...committed].find(
+      ([, { offset, metadata }]) =>
+        offset !== undefined && !canResume(metadata, options.selection, options.to),
+    );
+    if (foreign) {
+      const [partition, { metadata }] = foreign;
+      const own = `${options.group}-${createHash('sha256').update(fingerprint).digest('hex').slice(0, 8)}`;
+      const held = `consumer group "${options.group}" holds the progress of a replay of ${terminalSafe(describeFingerprint(metadata ?? ''))} (partition ${partition})`;
+      if (!options.dryRun) {
         throw new CliFailure(
-          `consumer group "${options.group}" holds the progress of a replay of another selection or target (${terminalSafe(metadata ?? '')}, partition ${partition}); rerun that replay with the same options, or give this one its own group, e.g. --group ${own}`,
+          `${held}; rerun that replay with the same options, or give this one its own group, e.g. --group ${own}`,
         );
       }
+      // A dry run changes nothing, so it need not be refused: it lists what a replay with a
+      // group of its own would publish, and says that this group would refuse it.
+      io.err(
+        `Warning: ${held}, so a replay with these options is refused on it. Listed is what it would publish with its own group, e.g. --group ${own}, which starts at the first offsets.\n`,
+      );
+      committed.clear();
     }
     if (!options.dryRun) {
       await waitUntilGroupIdle(admin, options.group, settings.sessionTimeoutMs + 5000, (members) =>
@@ -127,11 +154,15 @@ export async function replay(
     })),
     published: 0,
     byTarget: {},
+    replayedBefore: 0,
     skipped: 0,
     problems: 0,
     outcome: 'end',
   };
-  if (options.dryRun) result.planned = [];
+  if (options.dryRun) {
+    result.wouldPublish = { count: 0, byTarget: {} };
+    result.planned = [];
+  }
   const pending = plans.reduce((sum, p) => sum + (p.end > p.from ? p.end - p.from : 0n), 0n);
   io.err(
     `${options.dryRun ? 'Dry run: reading' : 'Replaying'} ${describeSelection(options.selection)} from ${dlqTopic} at ${dlqBrokers.join(',')} (${pending} record(s) to read, group ${options.group}) to ${options.to ?? 'the original topics'} at ${targetBrokers.join(',')}\n`,
@@ -155,12 +186,12 @@ export async function replay(
       }
     }
     const handler = options.dryRun
-      ? new DryRun(options, dlqTopic, targets, result)
-      : new LiveReplay(options, dlqTopic, targets, result, producer!, fingerprint, signal);
+      ? new DryRun(options, dlqTopic, targets, result, io)
+      : new LiveReplay(options, dlqTopic, targets, result, io, producer!, fingerprint, signal);
     const progress = setInterval(
       () =>
         io.err(
-          `... ${result.published} ${options.dryRun ? 'selected' : 'replayed'}, ${result.skipped} skipped\n`,
+          `... ${result.wouldPublish ? `${result.wouldPublish.count} selected` : `${result.published} replayed`}, ${result.skipped} skipped\n`,
         ),
       10_000,
     );
@@ -254,6 +285,7 @@ abstract class Handler {
     protected readonly dlqTopic: string,
     protected readonly targets: TargetTopics,
     protected readonly result: ReplayResult,
+    private readonly io: Io,
   ) {}
 
   abstract handle(record: DlqRecord, context: ReadContext): Promise<Verdict>;
@@ -280,13 +312,31 @@ abstract class Handler {
     }
   }
 
+  /**
+   * Counts a selected letter that an earlier replay already sent back (it carries
+   * replayed_from and failed again); the first one is announced with the ways to leave such
+   * letters out or take only them, unless the selection already chose.
+   */
+  protected noteReplayed(info: LetterInfo, from: string): void {
+    if (info.replayedFrom === undefined) return;
+    this.result.replayedBefore += 1;
+    if (this.result.replayedBefore > 1 || this.options.selection.replayed !== undefined) return;
+    this.io.err(
+      `Warning: ${terminalSafe(from)} carries replayed_from ${terminalSafe(info.replayedFrom)}: an earlier replay already sent this message back and it failed again. --skip-replayed leaves such dead letters out, --only-replayed takes only them (either resumes this group's progress).\n`,
+    );
+  }
+
+  /** A letter published, or with --dry-run one that would be. */
   protected counted(topic: string): void {
-    this.result.published += 1;
-    this.result.byTarget[topic] = (this.result.byTarget[topic] ?? 0) + 1;
+    const tally = this.result.wouldPublish ?? this.result;
+    if (this.result.wouldPublish) this.result.wouldPublish.count += 1;
+    else this.result.published += 1;
+    tally.byTarget[topic] = (tally.byTarget[topic] ?? 0) + 1;
   }
 
   protected limitReached(): boolean {
-    return this.options.limit !== undefined && this.result.published >= this.options.limit;
+    const count = this.result.wouldPublish?.count ?? this.result.published;
+    return this.options.limit !== undefined && count >= this.options.limit;
   }
 }
 
@@ -298,9 +348,11 @@ class DryRun extends Handler {
       this.result.skipped += 1;
       return 'continue';
     }
+    const from = replayedFrom(this.dlqTopic, record);
+    this.noteReplayed(info, from);
     const routed = await this.route(record, info);
     const planned: PlannedReplay = {
-      from: replayedFrom(this.dlqTopic, record),
+      from,
       errorCode: info.code ?? null,
       errorStage: info.stage ?? null,
       timestamp: info.deadLetteredAt?.toISOString() ?? null,
@@ -309,6 +361,7 @@ class DryRun extends Handler {
       problem: routed instanceof CliFailure ? routed.message : null,
       key: showBytes(record.key, 60, 32),
       valueBytes: record.value?.length ?? null,
+      replayedFrom: info.replayedFrom ?? null,
     };
     this.result.planned!.push(planned);
     if (routed instanceof CliFailure) this.result.problems += 1;
@@ -328,11 +381,12 @@ class LiveReplay extends Handler {
     dlqTopic: string,
     targets: TargetTopics,
     result: ReplayResult,
+    io: Io,
     private readonly producer: Producer,
     private readonly fingerprint: string,
     private readonly signal: AbortSignal,
   ) {
-    super(options, dlqTopic, targets, result);
+    super(options, dlqTopic, targets, result, io);
     this.pacer = new Pacer(options.rate);
   }
 
@@ -353,6 +407,7 @@ class LiveReplay extends Handler {
     if (wait > 0 && !(await pause(wait, context.heartbeat, this.signal))) return 'halt';
 
     const from = replayedFrom(this.dlqTopic, record);
+    this.noteReplayed(info, from);
     const message = replayedMessage(record, this.dlqTopic, new Date(), routed.partition);
     try {
       await this.producer.send({ topic: routed.topic, acks: -1, messages: [message] });
@@ -392,11 +447,12 @@ export function renderReplay(result: ReplayResult): string {
       ? `-> ${terminalSafe(planned.target.topic)}${planned.target.partition === null ? '' : `[${planned.target.partition}]`}`
       : `-> cannot replay: ${terminalSafe(planned.problem ?? '')}`;
     lines.push(
-      `${terminalSafe(planned.from)}  ${terminalSafe(planned.errorCode ?? '(no code)')} (${terminalSafe(planned.errorStage ?? '?')})  ${planned.timestamp ?? 'no timestamp'}  ${target}  key ${describeShown(planned.key, 40, 16)}  value ${planned.valueBytes ?? 'null'} bytes`,
+      `${terminalSafe(planned.from)}  ${terminalSafe(planned.errorCode ?? '(no code)')} (${terminalSafe(planned.errorStage ?? '?')})  ${planned.timestamp ?? 'no timestamp'}  ${target}  key ${describeShown(planned.key, 40, 16)}  ${planned.valueBytes === null ? 'null value' : `value ${planned.valueBytes} bytes`}${planned.replayedFrom === null ? '' : `  replayed before from ${terminalSafe(planned.replayedFrom)}`}`,
     );
   }
-  const verb = result.dryRun ? 'Would replay' : 'Replayed';
-  const where = Object.entries(result.byTarget)
+  const tally = result.wouldPublish ?? { count: result.published, byTarget: result.byTarget };
+  const verb = result.wouldPublish ? 'Would replay' : 'Replayed';
+  const where = Object.entries(tally.byTarget)
     .map(([topic, n]) => `${terminalSafe(topic)} (${n})`)
     .join(', ');
   const ending = {
@@ -406,8 +462,13 @@ export function renderReplay(result: ReplayResult): string {
     failed: 'stopped by a failure',
   }[result.outcome];
   lines.push(
-    `${verb} ${result.published} dead letter(s)${where ? ` to ${where}` : ''}; ${result.skipped} not selected; ${ending}.`,
+    `${verb} ${tally.count} dead letter(s)${where ? ` to ${where}` : ''}; ${result.skipped} not selected; ${ending}.`,
   );
+  if (result.replayedBefore > 0) {
+    lines.push(
+      `${result.replayedBefore} of them had been replayed before (replayed_from header) and failed again; --skip-replayed leaves such dead letters out, --only-replayed takes only them.`,
+    );
+  }
   if (result.problems > 0) lines.push(`${result.problems} selected dead letter(s) cannot be replayed.`);
   return `${lines.join('\n')}\n`;
 }

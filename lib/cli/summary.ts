@@ -12,9 +12,12 @@ export interface PartitionRead {
   partition: number;
   /** First offset present when the read started (log start offset). */
   startOffset: string;
-  /** End offset captured before reading; the read stopped there. */
+  /** End offset captured before reading (exclusive: the offset after the last one); the read stopped there. */
   endOffset: string;
   messages: number;
+  /** First and last offset actually read (inclusive); null when nothing was read. */
+  firstRead: string | null;
+  lastRead: string | null;
 }
 
 export interface Sample {
@@ -190,7 +193,12 @@ export function renderSummary(summary: Summary): string {
     `Dead-letter topic ${safe(summary.topic)}: ${summary.total} dead letter${summary.total === 1 ? '' : 's'}`,
   );
   for (const p of summary.partitions) {
-    lines.push(`  partition ${p.partition}: offsets ${p.startOffset} to ${p.endOffset}, ${p.messages} read`);
+    // The offsets read, both inclusive: "0 to 1" beside "0 to 0" would read as one more.
+    lines.push(
+      p.firstRead === null || p.lastRead === null
+        ? `  partition ${p.partition}: 0 read`
+        : `  partition ${p.partition}: ${p.messages} read, offsets ${p.firstRead} to ${p.lastRead} (inclusive)`,
+    );
   }
   if (summary.total === 0) return `${lines.join('\n')}\n`;
   if (summary.oldest && summary.newest)

@@ -1,6 +1,6 @@
 import { Counter, Gauge, collectDefaultMetrics, type Registry } from 'prom-client';
 import { FastHistogram } from './fast-histogram.js';
-import { ERROR_CODES, STAGES, type ErrorCode, type Stage } from '../errors.js';
+import { DEAD_LETTER_KINDS, type ErrorCode, type Stage } from '../errors.js';
 
 /** How a message left the process stage; a closed set so it can be a label. */
 export const OUTCOMES = ['processed', 'dead_lettered'] as const;
@@ -137,7 +137,8 @@ export function createMetrics(
     labelNames: ['service', 'stage', 'code'],
     registers,
   });
-  for (const stage of STAGES) for (const code of ERROR_CODES) deadLetters.inc({ ...service, stage, code }, 0);
+  // Only the pairs that can happen: a zero series for decode/PROCESS_FAILED would only mislead.
+  for (const { stage, code } of DEAD_LETTER_KINDS) deadLetters.inc({ ...service, stage, code }, 0);
 
   // Observed for every message: FastHistogram keeps the per-observation cost to a bucket search.
   const processing = new FastHistogram(

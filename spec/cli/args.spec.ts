@@ -165,6 +165,7 @@ describe('parseCommand', () => {
         '100',
         '--to-offset',
         '9223372036854775807',
+        '--skip-replayed',
         '--to',
         'orders-retry',
         '--target-brokers',
@@ -192,6 +193,7 @@ describe('parseCommand', () => {
           partition: 3,
           fromOffset: 100n,
           toOffset: 9223372036854775807n,
+          replayed: 'skip',
         },
         to: 'orders-retry',
         targetBrokers: ['src:9092'],
@@ -204,6 +206,12 @@ describe('parseCommand', () => {
         topic: 'orders-dlq',
         brokers: ['dlq:9092'],
       });
+    });
+
+    it('takes only, or leaves out, letters an earlier replay sent back', () => {
+      expect(replayOptions('--only-replayed').selection.replayed).to.equal('only');
+      expect(replayOptions('--skip-replayed').selection.replayed).to.equal('skip');
+      expect(replayOptions().selection).to.not.have.property('replayed');
     });
 
     it('takes a rate with or without "/s"', () => {
@@ -234,6 +242,7 @@ describe('parseCommand', () => {
         [['--from-offset', '1e3'], /^--from-offset must be an offset/],
         [['--to-offset', '9223372036854775808'], /^--to-offset must be an offset/],
         [['--from-offset', '10', '--to-offset', '9'], /^--from-offset must not be greater than --to-offset$/],
+        [['--skip-replayed', '--only-replayed'], /^--skip-replayed and --only-replayed exclude each other$/],
         [['--rate', '0'], /^--rate must be a number of messages per second above 0/],
         [['--rate', '5/m'], /^--rate must be/],
         [['--limit', '0'], /^--limit must be an integer at least 1 \(got "0"\)$/],

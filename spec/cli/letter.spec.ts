@@ -63,6 +63,12 @@ describe('letterInfo', () => {
     expect(letterInfo({ timestamp: '2026-99-99T10:00:00Z' })).to.deep.equal({});
   });
 
+  it('reads the replayed_from header a replay adds', () => {
+    expect(letterInfo({ replayed_from: Buffer.from('dlq/2/40') })).to.deep.equal({
+      replayedFrom: 'dlq/2/40',
+    });
+  });
+
   it('takes the first value of a repeated header', () => {
     expect(headerText({ error_code: [Buffer.from('A'), Buffer.from('B')] }, 'error_code')).to.equal('A');
     expect(headerText({}, 'error_code')).to.equal(undefined);

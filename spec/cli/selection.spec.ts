@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import type { LetterInfo } from '../../lib/cli/letter.js';
 import {
   canResume,
+  describeFingerprint,
   describeSelection,
   matches,
   SELECT_ALL,
@@ -22,6 +23,15 @@ const letter: LetterInfo = {
 const select = (criteria: Partial<Selection>): Selection => ({ ...SELECT_ALL, ...criteria });
 
 describe('matches', () => {
+  it('leaves out, or takes only, letters an earlier replay sent back (replayed_from)', () => {
+    const again: LetterInfo = { ...letter, replayedFrom: 'dlq/0/7' };
+    expect(matches(SELECT_ALL, again)).to.equal(true);
+    expect(matches(select({ replayed: 'skip' }), again)).to.equal(false);
+    expect(matches(select({ replayed: 'skip' }), letter)).to.equal(true);
+    expect(matches(select({ replayed: 'only' }), again)).to.equal(true);
+    expect(matches(select({ replayed: 'only' }), letter)).to.equal(false);
+  });
+
   it('takes everything, even a letter without headers, when nothing is selected', () => {
     expect(matches(SELECT_ALL, letter)).to.equal(true);
     expect(matches(SELECT_ALL, {})).to.equal(true);
@@ -117,8 +127,10 @@ describe('selectionFingerprint and canResume', () => {
       selectionFingerprint({ ...base, stages: ['decode'] }, undefined),
       selectionFingerprint({ ...base, originalTopics: ['orders'] }, undefined),
       selectionFingerprint(SELECT_ALL, undefined),
+      selectionFingerprint({ ...base, replayed: 'skip' }, undefined),
+      selectionFingerprint({ ...base, replayed: 'only' }, undefined),
     ]);
-    expect(fingerprints.size).to.equal(10);
+    expect(fingerprints.size).to.equal(12);
   });
 
   it('stays within the broker limit on offset metadata (4096 by default)', () => {
@@ -133,10 +145,43 @@ describe('selectionFingerprint and canResume', () => {
 
   it('resumes only the same selection, or offsets set by something else', () => {
     const mine = selectionFingerprint(base, undefined);
-    expect(canResume(mine, mine)).to.equal(true);
-    expect(canResume(selectionFingerprint(SELECT_ALL, undefined), mine)).to.equal(false);
-    expect(canResume(null, mine)).to.equal(true);
-    expect(canResume('', mine)).to.equal(true);
-    expect(canResume('reset by kafka-consumer-groups', mine)).to.equal(true);
+    expect(canResume(mine, base, undefined)).to.equal(true);
+    expect(canResume(mine, base, 'retry')).to.equal(false);
+    expect(canResume(selectionFingerprint(SELECT_ALL, undefined), base, undefined)).to.equal(false);
+    expect(canResume(null, base, undefined)).to.equal(true);
+    expect(canResume('', base, undefined)).to.equal(true);
+    expect(canResume('reset by kafka-consumer-groups', base, undefined)).to.equal(true);
+  });
+
+  it('resumes a selection narrowed by --skip-replayed or --only-replayed, never widened again', () => {
+    const wide = selectionFingerprint(base, 'retry');
+    expect(canResume(wide, { ...base, replayed: 'skip' }, 'retry')).to.equal(true);
+    expect(canResume(wide, { ...base, replayed: 'only' }, 'retry')).to.equal(true);
+    expect(canResume(wide, { ...base, replayed: 'skip' }, undefined)).to.equal(false);
+    const narrow = selectionFingerprint({ ...base, replayed: 'skip' }, 'retry');
+    expect(canResume(narrow, base, 'retry')).to.equal(false);
+    expect(canResume(narrow, { ...base, replayed: 'only' }, 'retry')).to.equal(false);
+  });
+
+  it('keeps the fingerprint of a selection without the replayed filter as it was', () => {
+    // Groups committed before --skip-replayed existed must still resume.
+    expect(selectionFingerprint(SELECT_ALL, undefined)).to.equal(
+      'myeventstream-dlq-replay/v1 {"to":null,"codes":[],"stages":[],"originalTopics":[],"since":null,"until":null,"partition":null,"fromOffset":null,"toOffset":null}',
+    );
+  });
+
+  it('describes the selection behind a fingerprint in words, never as the stored form', () => {
+    expect(describeFingerprint(selectionFingerprint({ ...base, replayed: 'skip' }, 'retry'))).to.equal(
+      'code EMPTY_VALUE|INVALID_JSON, since 2026-01-10T09:00:00.000Z, not replayed before to retry',
+    );
+    expect(describeFingerprint(selectionFingerprint(SELECT_ALL, undefined))).to.equal(
+      'every dead letter to the original topics',
+    );
+    const huge = select({
+      originalTopics: Array.from({ length: 100 }, (_, i) => `t-${'x'.repeat(40)}-${i}`),
+    });
+    expect(describeFingerprint(selectionFingerprint(huge, undefined))).to.equal(
+      'a selection too long to show',
+    );
   });
 });

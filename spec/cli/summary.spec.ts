@@ -36,7 +36,9 @@ function letter(
   );
 }
 
-const PARTITIONS = [{ partition: 0, startOffset: '0', endOffset: '6', messages: 6 }];
+const PARTITIONS = [
+  { partition: 0, startOffset: '0', endOffset: '6', messages: 6, firstRead: '0', lastRead: '5' },
+];
 
 describe('SummaryBuilder', () => {
   it('counts by code, stage, original topic and hour, largest count first', () => {
@@ -153,11 +155,15 @@ describe('renderSummary', () => {
     );
 
     const text = renderSummary(
-      builder.result('the-dlq', [{ partition: 0, startOffset: '0', endOffset: '3', messages: 3 }]),
+      builder.result('the-dlq', [
+        { partition: 0, startOffset: '0', endOffset: '3', messages: 3, firstRead: '0', lastRead: '2' },
+        { partition: 1, startOffset: '0', endOffset: '0', messages: 0, firstRead: null, lastRead: null },
+      ]),
     );
 
     expect(text).to.include('Dead-letter topic the-dlq: 3 dead letters');
-    expect(text).to.include('  partition 0: offsets 0 to 3, 3 read');
+    // The range is the offsets read, both ends included: never "0 to 3" for three records.
+    expect(text).to.include('  partition 0: 3 read, offsets 0 to 2 (inclusive)\n  partition 1: 0 read\n');
     expect(text).to.match(/^ {2}INVALID_JSON\s+2\s+66\.7 %$/m);
     expect(text).to.match(/^ {2}EVIL\\u001b\[2J\s+1\s+33\.3 %$/m);
     expect(text).to.match(/^ {2}2026-01-10 08:00\s+2\s+66\.7 %$/m);

@@ -4,6 +4,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../../lib/project-root.js';
 
+const readme = readFileSync(join(projectRoot(), 'README.md'), 'utf8');
+/** What the build context leaves out: .dockerignore's entries (plain names and globs). */
+const ignored = readFileSync(join(projectRoot(), '.dockerignore'), 'utf8')
+  .split('\n')
+  .map((line) => line.trim())
+  .filter((line) => line !== '' && !line.startsWith('#'));
+
 const dockerfile = readFileSync(join(projectRoot(), 'Dockerfile'), 'utf8');
 const instructions = dockerfile
   .replace(/\\\n/g, ' ')
@@ -13,7 +20,7 @@ const instructions = dockerfile
 const of = (keyword: string) => instructions.filter((line) => line.startsWith(`${keyword} `));
 
 describe('Dockerfile (checked statically: no Docker engine runs these tests)', () => {
-  it('builds in one stage and runs from a slim Node.js LTS image pinned by version', () => {
+  it('builds in two stages and runs from a slim Node.js LTS image pinned by version', () => {
     const from = of('FROM');
     expect(from).to.have.length(2);
     for (const line of from) expect(line).to.match(/^FROM node:(2[02468])\.\d+\.\d+-\w+-slim\b/);
@@ -45,5 +52,26 @@ describe('Dockerfile (checked statically: no Docker engine runs these tests)', (
     expect(of('EXPOSE')).to.deep.equal(['EXPOSE 8080']);
     expect(of('HEALTHCHECK')[0]).to.include('/healthz');
     expect(of('STOPSIGNAL')).to.deep.equal(['STOPSIGNAL SIGTERM']);
+  });
+
+  it('is described by the README as it is: its number of stages', () => {
+    const words = ['none', 'one', 'two', 'three', 'four'];
+    expect(readme).to.include(`The \`Dockerfile\` builds in ${words[of('FROM').length]} stage`);
+  });
+
+  it('leaves out no file the README copies into an image', () => {
+    // e.g. `COPY dist/pipelines ./pipelines` fails: .dockerignore leaves out dist.
+    const copied = readme
+      .split('\n')
+      .filter((line) => line.startsWith('COPY ') && !line.startsWith('COPY --from='))
+      .flatMap((line) => line.split(/\s+/).slice(1, -1));
+    expect(copied).to.not.deep.equal([]);
+    for (const source of copied) {
+      const first = source.replace(/^\.\//, '').split('/')[0]!;
+      const match = ignored.find((pattern) =>
+        pattern.startsWith('*') ? first.endsWith(pattern.slice(1)) : first === pattern,
+      );
+      expect(match, `README copies ${source}, which .dockerignore leaves out`).to.equal(undefined);
+    }
   });
 });

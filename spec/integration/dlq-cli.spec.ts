@@ -252,7 +252,14 @@ describe('myeventstream dlq (the compiled CLI against a real broker)', function 
       expect(summary.topic).to.equal(dlq);
       expect(summary.total).to.equal(60);
       expect(summary.partitions).to.deep.equal(
-        [0, 1, 2].map((partition) => ({ partition, startOffset: '0', endOffset: '20', messages: 20 })),
+        [0, 1, 2].map((partition) => ({
+          partition,
+          startOffset: '0',
+          endOffset: '20',
+          messages: 20,
+          firstRead: '0',
+          lastRead: '19',
+        })),
       );
       expect(summary.byCode).to.deep.equal(countBy((l) => l.code));
       expect(summary.byStage).to.deep.equal(countBy((l) => l.stage));
@@ -309,6 +316,8 @@ describe('myeventstream dlq (the compiled CLI against a real broker)', function 
 
       expect(run.code, run.stderr).to.equal(0);
       expect(run.stdout).to.include(`Dead-letter topic ${dlq}: 60 dead letters`);
+      // The offsets read, both ends included.
+      expect(run.stdout).to.include('  partition 0: 20 read, offsets 0 to 19 (inclusive)\n');
       for (const title of [
         'By error code:',
         'By stage:',
@@ -334,6 +343,9 @@ describe('myeventstream dlq (the compiled CLI against a real broker)', function 
       const summary = await cliJson<Summary>(['dlq', 'inspect', '--topic', empty]);
       expect(summary).to.deep.include({ total: 0, samples: [], byCode: {}, oldest: null });
       expect(summary.partitions.map((p) => p.messages)).to.deep.equal([0, 0]);
+      expect(summary.partitions.map((p) => p.lastRead)).to.deep.equal([null, null]);
+      const text = await cli(['dlq', 'inspect', '--topic', empty]);
+      expect(text.stdout).to.include('  partition 0: 0 read\n  partition 1: 0 read\n');
     });
 
     it('leaves no consumer group behind', async () => {
@@ -469,7 +481,9 @@ describe('myeventstream dlq (the compiled CLI against a real broker)', function 
       const expected = fromsWhere((l) => l.stage === 'validate');
       expect(result).to.deep.include({
         dryRun: true,
-        published: expected.length,
+        published: 0,
+        byTarget: {},
+        wouldPublish: { count: expected.length, byTarget: { [target]: expected.length } },
         problems: 0,
         outcome: 'end',
       });
@@ -576,8 +590,24 @@ describe('myeventstream dlq (the compiled CLI against a real broker)', function 
 
       const other = await cli([...base, '--code', 'EMPTY_VALUE']);
       expect(other.code).to.equal(1);
-      expect(other.stderr).to.match(/holds the progress of a replay of another selection/);
+      // The other run's selection in words, never the stored form of the commit metadata.
+      expect(other.stderr).to.include(
+        `consumer group "${group}" holds the progress of a replay of code INVALID_JSON to ${target} (partition`,
+      );
+      expect(other.stderr).to.not.include('myeventstream-dlq-replay/v1');
       await sleep(500);
+      expect(await total(target)).to.equal(1);
+
+      // A dry run changes nothing: it is not refused, it lists what the replay would publish
+      // with a group of its own, and says this group would refuse it.
+      const dry = await cli([...base, '--code', 'EMPTY_VALUE', '--dry-run', '--json']);
+      expect(dry.code, dry.stderr).to.equal(0);
+      expect(dry.stderr).to.match(/so a replay with these options is refused on it/);
+      expect(dry.stderr).to.not.include('myeventstream-dlq-replay/v1');
+      const listed = JSON.parse(dry.stdout) as ReplayResult;
+      expect(listed.planned!.map((p) => p.from).sort()).to.deep.equal(
+        fromsWhere((l) => l.code === 'EMPTY_VALUE'),
+      );
       expect(await total(target)).to.equal(1);
 
       // The group it suggests is this selection's own.
@@ -593,6 +623,76 @@ describe('myeventstream dlq (the compiled CLI against a real broker)', function 
           )
           .sort(),
       );
+    });
+  });
+
+  describe('letters an earlier replay sent back (replayed_from)', () => {
+    it('are counted and announced, with the flags that leave them out or take only them', async () => {
+      const small = randomName('cli-dlq-again');
+      await createTopic(kafka, small, 1);
+      const target = randomName('cli-target');
+      await createTopic(kafka, target, 1);
+      const originals = letters.slice(0, 2).map((l) => ({
+        key: l.key,
+        value: l.value,
+        headers: deadLetter(
+          makeDelivery({ topic: l.topic, offset: l.offset, value: l.value }),
+          new Error('x'),
+          {
+            consumerGroup: 'spec-consumers',
+            maxRetries: 3,
+          },
+        ).headers!,
+      }));
+      await produceAll(kafka, small, originals);
+      const group = randomName('cli-replay');
+      const base = ['dlq', 'replay', '--topic', small, '--to', target, '--group', group];
+      const first = await cli(base);
+      expect(first.code, first.stderr).to.equal(0);
+      expect(first.stderr).to.not.include('replayed_from');
+
+      // The replayed messages fail again: their dead letters carry replayed_from.
+      const replayed = await replayedIn(target, 2);
+      const again = replayed.map((message) => {
+        const delivery = makeDelivery({
+          topic: target,
+          offset: message.offset,
+          key: message.key,
+          value: message.value,
+          headers: message.headers ?? {},
+        });
+        const letter = deadLetter(delivery, new Error('still failing'), {
+          consumerGroup: 'spec-consumers',
+          maxRetries: 3,
+        });
+        return { key: letter.key, value: letter.value, headers: letter.headers! };
+      });
+      await produceAll(kafka, small, again);
+
+      const dry = await cli([...base, '--dry-run']);
+      expect(dry.code, dry.stderr).to.equal(0);
+      expect(dry.stderr).to.match(
+        new RegExp(
+          `Warning: ${small}/0/2 carries replayed_from ${small}/0/\\d: an earlier replay already sent this message back and it failed again\\. --skip-replayed leaves such dead letters out, --only-replayed takes only them`,
+        ),
+      );
+      expect(dry.stdout).to.include(`replayed before from ${small}/0/0`);
+      expect(dry.stdout).to.include(
+        '2 of them had been replayed before (replayed_from header) and failed again',
+      );
+
+      // Leaving them out resumes the group's progress: nothing is sent again.
+      const skipped = await cliJson<ReplayResult>([...base, '--skip-replayed']);
+      expect(skipped).to.deep.include({ published: 0, skipped: 2, replayedBefore: 0, outcome: 'end' });
+      await sleep(500);
+      expect(await total(target)).to.equal(2);
+
+      // A run in a group of its own takes all four, and says which two came back.
+      const live = await cli(['dlq', 'replay', '--topic', small, '--to', target, '--group', `${group}-all`]);
+      expect(live.code, live.stderr).to.equal(0);
+      expect(live.stderr.match(/Warning: .* carries replayed_from/g)).to.have.length(1);
+      expect(live.stdout).to.include('Replayed 4 dead letter(s)');
+      expect(live.stdout).to.include('2 of them had been replayed before');
     });
   });
 

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { Registry, register as globalRegister } from 'prom-client';
+import { DEAD_LETTER_KINDS } from '../../lib/errors.js';
 import { createMetrics } from '../../lib/observability/metrics.js';
 
 const GO_NAMES = [
@@ -54,6 +55,24 @@ describe('createMetrics', () => {
         'myeventstream_dead_letters_total{service="svc",stage="validate",code="SCHEMA_VIOLATION"}',
       ),
     ).to.equal(1);
+  });
+
+  it('pre-creates the dead-letter series of exactly the stage and code pairs that can happen', async () => {
+    createMetrics(registry, 'svc');
+    const text = await registry.metrics();
+    const pairs = [
+      ...text.matchAll(/^myeventstream_dead_letters_total\{service="svc",stage="(\w+)",code="(\w+)"\} 0$/gm),
+    ].map(([, stage, code]) => `${stage}/${code}`);
+    expect(pairs.sort()).to.deep.equal(DEAD_LETTER_KINDS.map(({ stage, code }) => `${stage}/${code}`).sort());
+    expect(pairs).to.include.members([
+      'decode/INVALID_JSON',
+      'validate/SCHEMA_VIOLATION',
+      'process/PROCESS_FAILED',
+    ]);
+    // A decode failure is never PROCESS_FAILED, and a revoked message is never dead-lettered.
+    expect(pairs).to.not.include.members(['decode/PROCESS_FAILED']);
+    expect(pairs.filter((pair) => pair.endsWith('/REVOKED'))).to.deep.equal([]);
+    expect(pairs).to.have.length(9);
   });
 
   it('pre-initialises the dead-letter breakdown and both processing outcomes to 0', async () => {
