@@ -10,14 +10,11 @@ import {
 import { connectionOptions } from './kafka/connection-options.js';
 import { ensureTopics, type TopicSpec } from './kafka/ensure-topics.js';
 import { kafkaLogCreator, kafkaLogLevel } from './kafka/kafka-logger.js';
-import { platformaticConnectionOptions } from './kafka/platformatic-connection-options.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { startHttpServer, type RunningHttpServer } from './observability/http-server.js';
 import { loadPipeline } from './pipeline/load-pipeline.js';
 import { EventService } from './service/event-service.js';
-import { kafkajsWriter } from './sinks/kafkajs-writer.js';
-import { platformaticWriter } from './sinks/platformatic-writer.js';
-import type { RecordWriter } from './sinks/record-writer.js';
+import { writerForConfig } from './sinks/writer-for-config.js';
 
 /**
  * Start-up order: settings first (a bad one stops here, before any connection), then the
@@ -52,7 +49,7 @@ async function main(): Promise<void> {
   await prepareTopics(config, kafka, dlqKafka, logger);
   const service = new EventService({
     kafka,
-    writer: recordWriter(config, dlqBrokers, dlqKafka),
+    writer: writerForConfig(config, dlqBrokers, dlqKafka),
     pipeline,
     logger,
     settings: {
@@ -113,16 +110,6 @@ function kafkaClient(config: Config, brokers: string[], logger: Logger): Kafka {
     logCreator: authenticationLogsAsWarnings(kafkaLogCreator(logger.child({ component: 'kafkajs' }))),
   });
   return explainAuthenticationFailures(kafka, config.kafka.sasl);
-}
-
-/** The producer of output and dead letters, on DLQ_BROKERS, with KAFKA_PRODUCER_CLIENT's library. */
-function recordWriter(config: Config, dlqBrokers: string[], dlqKafka: Kafka): RecordWriter {
-  if (config.kafka.producerClient === 'kafkajs') return kafkajsWriter(dlqKafka);
-  return platformaticWriter({
-    clientId: config.kafka.clientId,
-    brokers: dlqBrokers,
-    connection: platformaticConnectionOptions(config.kafka, dlqBrokers),
-  });
 }
 
 async function prepareTopics(config: Config, kafka: Kafka, dlqKafka: Kafka, logger: Logger): Promise<void> {

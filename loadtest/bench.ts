@@ -11,7 +11,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
-import { PRODUCER_CLIENTS } from '../lib/config/schema.js';
+import { PRODUCER_CLIENTS, SETTINGS } from '../lib/config/schema.js';
 import type { BareResult } from './bare-consumer.js';
 import { BENCH_USAGE, parseBenchArgs, type BenchOptions } from './bench-options.js';
 import {
@@ -192,8 +192,13 @@ async function main(): Promise<number> {
       );
     }
     // One forwarding row per producer client (KAFKA_PRODUCER_CLIENT), each with an output topic
-    // of its own; the first one is "the forwarding service" of the latency run and the targets.
-    for (const client of options.only.has('forward') ? PRODUCER_CLIENTS : []) {
+    // of its own. The default client's comes first: it is "the forwarding service" of the
+    // latency run, which runs with the default.
+    const defaultClient = SETTINGS.get('kafka.producerClient')!.default;
+    const clients = [...PRODUCER_CLIENTS].sort(
+      (a, b) => Number(b === defaultClient) - Number(a === defaultClient),
+    );
+    for (const client of options.only.has('forward') ? clients : []) {
       const output = `${prefix}-out-${client}`;
       await run(
         {
