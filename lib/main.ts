@@ -17,6 +17,7 @@ import { createLogger, type Logger } from './observability/logger.js';
 import { startHttpServer, type RunningHttpServer } from './observability/http-server.js';
 import { loadPipeline } from './pipeline/load-pipeline.js';
 import { EventService } from './service/event-service.js';
+import { writerForConfig } from './sinks/writer-for-config.js';
 import { StartupError, startupFailure, startupFailureLine } from './startup-failure.js';
 
 // A warning kafkajs raises on Node.js 24 at every connection, harmless (see the module).
@@ -69,7 +70,7 @@ async function main(): Promise<void> {
   await prepareTopics(config, kafka, dlqKafka, logger);
   const service = new EventService({
     kafka,
-    dlqKafka,
+    writer: writerForConfig(config, dlqBrokers, dlqKafka),
     pipeline,
     logger,
     registry,

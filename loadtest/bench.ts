@@ -11,6 +11,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
+import { PRODUCER_CLIENTS, SETTINGS } from '../lib/config/schema.js';
 import type { BareMode, BareResult } from './bare-consumer.js';
 import { BENCH_USAGE, parseBenchArgs, type BenchOptions } from './bench-options.js';
 import {
@@ -200,17 +201,28 @@ async function main(): Promise<number> {
         withService(serviceEnv('service'), (service) => measureUntilSettled(service, count, { timeoutMs })),
       );
     }
-    if (options.only.has('forward')) {
-      const output = `${prefix}-out`;
+    // One forwarding row per producer client (KAFKA_PRODUCER_CLIENT), each with an output topic
+    // of its own. The default client's comes first: it is "the forwarding service" of the
+    // latency run, which runs with the default.
+    const defaultClient = SETTINGS.get('kafka.producerClient')!.default;
+    const clients = [...PRODUCER_CLIENTS].sort(
+      (a, b) => Number(b === defaultClient) - Number(a === defaultClient),
+    );
+    for (const client of options.only.has('forward') ? clients : []) {
+      const output = `${prefix}-out-${client}`;
       await run(
         {
           kind: 'forward',
-          name: 'service, default pipeline → OUTPUT_TOPIC',
+          name: `service → OUTPUT_TOPIC (${client} producer)`,
           note: `at most ${options.sliceSeconds} s of the topic`,
         },
         async () => {
           await create(output, options.partitions);
-          return withService(serviceEnv('forward', { OUTPUT_TOPIC: output }), (service) =>
+          const env = serviceEnv(`forward-${client}`, {
+            OUTPUT_TOPIC: output,
+            KAFKA_PRODUCER_CLIENT: client,
+          });
+          return withService(env, (service) =>
             measureUntilSettled(service, count, { timeoutMs, maxSeconds: options.sliceSeconds }),
           );
         },

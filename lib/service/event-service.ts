@@ -1,4 +1,4 @@
-import { type Admin, type Consumer, type Kafka, type Producer } from 'kafkajs';
+import { type Admin, type Consumer, type Kafka } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { EMPTY, of, type Subscription } from 'rxjs';
 import type { Logger } from 'winston';
@@ -16,7 +16,7 @@ import { handleMessage, type Settlement, type WorkerResult } from '../pipeline/h
 import { classify } from '../sinks/dead-letter.js';
 import { deadLetterSink } from '../sinks/dead-letter-sink.js';
 import { BatchingProducer } from '../sinks/batching-producer.js';
-import { recordingPartitioner } from '../sinks/recording-partitioner.js';
+import type { RecordWriter } from '../sinks/record-writer.js';
 import { CreditGate } from '../source/credit-gate.js';
 import { GroupMembership } from '../source/group-membership.js';
 import { kafkaSource, type SourceControl } from '../source/kafka-source.js';
@@ -53,8 +53,11 @@ export interface EventServiceSettings {
 export interface EventServiceDeps {
   settings: EventServiceSettings;
   kafka: Kafka;
-  /** The producer's Kafka client: DLQ_BROKERS may name another cluster. */
-  dlqKafka: Kafka;
+  /**
+   * The producer of output and dead-letter writes (KAFKA_PRODUCER_CLIENT picks its client
+   * library); it connects to DLQ_BROKERS, which may name another cluster.
+   */
+  writer: RecordWriter;
   pipeline: Pipeline;
   logger: Logger;
   registry?: Registry;
@@ -73,9 +76,7 @@ export class EventService {
   readonly failed: Promise<never>;
 
   private readonly consumer: Consumer;
-  private readonly producer: Producer;
-  /** The partition of each message written, to check the broker's answers against. */
-  private readonly partitions = recordingPartitioner();
+  private readonly writer: RecordWriter;
   /** Reads committed offsets and log starts when partitions are assigned. */
   private readonly admin: Admin;
   private readonly gate: CreditGate;
@@ -93,7 +94,7 @@ export class EventService {
   private crashedSince: { at: number; error: unknown } | undefined;
 
   constructor(private readonly deps: EventServiceDeps) {
-    const { settings, kafka, dlqKafka, logger } = deps;
+    const { settings, kafka, writer, logger } = deps;
     this.registry = deps.registry ?? new Registry();
     this.failed = new Promise<never>((_, reject) => (this.fail = reject));
     this.failed.catch(() => undefined);
@@ -110,11 +111,7 @@ export class EventService {
       maxBytesPerPartition: settings.fetchMaxPartitionBytes ?? 262144,
     });
     this.admin = kafka.admin();
-    this.producer = dlqKafka.producer({
-      allowAutoTopicCreation: false,
-      idempotent: false,
-      createPartitioner: this.partitions.createPartitioner,
-    });
+    this.writer = writer;
     this.metrics = createMetrics(this.registry, settings.serviceName, {
       oldestUnsettledAgeSeconds: () => this.oldestUnsettledAgeSeconds(),
       queueDepth: () => this.counts?.waiting ?? 0,
@@ -175,7 +172,8 @@ export class EventService {
 
   async start(): Promise<void> {
     const { settings, logger, pipeline } = this.deps;
-    await this.producer.connect();
+    await this.writer.connect();
+    this.readiness.set('producer', true);
     await this.admin.connect();
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: settings.topic, fromBeginning: true });
@@ -185,15 +183,14 @@ export class EventService {
 
     // Dead letters get requests of their own: a request fails as a whole, so a DLQ that is
     // down must not fail the output writes of valid events that would share its requests.
-    const { partitionOf } = this.partitions;
-    const batching = new BatchingProducer(this.producer, { partitionOf });
-    const deadLetters = new BatchingProducer(this.producer, { partitionOf });
+    const batching = new BatchingProducer(this.writer);
+    const deadLetters = new BatchingProducer(this.writer);
     const chain = pipeline.build({
       schema: settings.schema,
       outputTopic: settings.outputTopic,
       retry: settings.retry,
-      // kafkajs reports a producer disconnect only when asked to disconnect, so readiness
-      // follows the writes themselves: a failed write is a producer that cannot deliver.
+      // Neither client reports a lost connection (they reconnect on the next request), so
+      // readiness follows the writes themselves: a failed write is a producer that cannot deliver.
       produce: (topic, message) =>
         batching.send(topic, message).then(
           () => this.readiness.set('producer', true),
@@ -312,7 +309,8 @@ export class EventService {
     clearInterval(this.stuckTimer);
     this.subscription?.unsubscribe();
     await this.consumer.disconnect();
-    await this.producer.disconnect();
+    await this.writer.disconnect();
+    this.readiness.set('producer', false, 'producer disconnected');
     await this.admin.disconnect();
     if (!committed) {
       throw new Error(
@@ -452,13 +450,9 @@ export class EventService {
 
   private progressing = true;
 
-  /** Readiness follows the clients, and a consumer that gave up makes the service fail. */
+  /** Readiness follows the consumer, and a consumer that gave up makes the service fail. */
   private watchClients(): void {
-    const { consumer, producer } = this;
-    producer.on(producer.events.CONNECT, () => this.readiness.set('producer', true));
-    producer.on(producer.events.DISCONNECT, () =>
-      this.readiness.set('producer', false, 'producer disconnected'),
-    );
+    const { consumer } = this;
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.readiness.set('consumer', false, `consumer crashed: ${errorMessage(payload.error)}`);
       this.crashedSince ??= { at: Date.now(), error: payload.error };

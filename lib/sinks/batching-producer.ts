@@ -1,14 +1,8 @@
-import type { IHeaders, Producer, RecordMetadata, TopicMessages } from 'kafkajs';
+import type { OutgoingMessage, OutgoingRecord, RecordWriter, WriteAnswer } from './record-writer.js';
 
-export interface OutgoingMessage {
-  key: Buffer | string | null;
-  value: Buffer | string | null;
-  headers?: IHeaders;
-}
+export type { OutgoingMessage } from './record-writer.js';
 
-interface Queued {
-  topic: string;
-  message: OutgoingMessage;
+interface Queued extends OutgoingRecord {
   resolve(): void;
   reject(error: unknown): void;
 }
@@ -33,12 +27,6 @@ export interface BatchingOptions {
    * one of its key is acknowledged (the service's ordered modes hold a key's lane until then).
    */
   maxInFlight?: number;
-  /**
-   * The partition the producer's partitioner picked for a message (see recordingPartitioner).
-   * With it, a message whose partition is missing from the broker's answer fails instead of
-   * counting as written.
-   */
-  partitionOf?(topic: string, message: object): number | undefined;
 }
 
 /** A write the client reported done although the broker's answer lacks its partition. */
@@ -51,11 +39,12 @@ export class UnacknowledgedWriteError extends Error {
 }
 
 /**
- * Sends each message with acks from all in-sync replicas. Messages sent in one turn of the
- * event loop (all those of a fetched batch, as the pipeline runs them synchronously) share a
- * request, sent once that turn is over; while `maxInFlight` requests await the broker, new ones
- * queue and go together in the next request. A message's promise settles when the broker
- * acknowledged (or refused) its request.
+ * Sends each message with acks from all in-sync replicas, through a RecordWriter of either
+ * client. Messages sent in one turn of the event loop (all those of a fetched batch, as the
+ * pipeline runs them synchronously) share a request, sent once that turn is over; while
+ * `maxInFlight` requests await the broker, new ones queue and go together in the next request.
+ * A message's promise settles when the broker acknowledged (or refused) its request; a message
+ * whose partition is missing from the broker's answer fails (UnacknowledgedWriteError).
  */
 export class BatchingProducer {
   private queue: Queued[] = [];
@@ -64,21 +53,14 @@ export class BatchingProducer {
   private readonly maxBatch: number;
   private readonly maxBatchBytes: number;
   private readonly maxInFlight: number;
-  private readonly partitionOf: ((topic: string, message: object) => number | undefined) | undefined;
 
   constructor(
-    private readonly producer: Pick<Producer, 'sendBatch'>,
-    {
-      maxBatch = 1000,
-      maxBatchBytes = DEFAULT_MAX_BATCH_BYTES,
-      maxInFlight = 5,
-      partitionOf,
-    }: BatchingOptions = {},
+    private readonly writer: Pick<RecordWriter, 'write'>,
+    { maxBatch = 1000, maxBatchBytes = DEFAULT_MAX_BATCH_BYTES, maxInFlight = 5 }: BatchingOptions = {},
   ) {
     this.maxBatch = maxBatch;
     this.maxBatchBytes = maxBatchBytes;
     this.maxInFlight = maxInFlight;
-    this.partitionOf = partitionOf;
   }
 
   send(topic: string, message: OutgoingMessage): Promise<void> {
@@ -104,26 +86,22 @@ export class BatchingProducer {
     while (this.queue.length > 0 && this.inFlight < this.maxInFlight) {
       const batch = this.queue.splice(0, this.batchLength());
       this.inFlight += 1;
-      this.producer.sendBatch({ acks: -1, topicMessages: groupByTopic(batch) }).then(
+      this.writer.write(batch).then(
         (answer) => this.answered(batch, undefined, answer),
         (error: unknown) => this.answered(batch, { error }),
       );
     }
   }
 
-  private answered(
-    batch: Queued[],
-    failure: { error: unknown } | undefined,
-    answer?: RecordMetadata[],
-  ): void {
+  private answered(batch: Queued[], failure: { error: unknown } | undefined, answer?: WriteAnswer): void {
     this.inFlight -= 1;
-    const acknowledged = answer && this.partitionOf ? partitionsIn(answer) : undefined;
-    for (const queued of batch) {
+    const acknowledged = answer && partitionsIn(answer);
+    for (const [i, queued] of batch.entries()) {
       if (failure) {
         queued.reject(failure.error);
         continue;
       }
-      const partition = acknowledged && this.partitionOf!(queued.topic, queued.message);
+      const partition = answer!.partitions[i];
       if (partition !== undefined && !acknowledged!.has(`${queued.topic}\u0000${partition}`))
         queued.reject(new UnacknowledgedWriteError(queued.topic, partition));
       else queued.resolve();
@@ -144,9 +122,9 @@ export class BatchingProducer {
   }
 }
 
-function partitionsIn(answer: RecordMetadata[]): Set<string> {
+function partitionsIn({ acknowledged }: WriteAnswer): Set<string> {
   const partitions = new Set<string>();
-  for (const { topicName, partition } of answer) partitions.add(`${topicName}\u0000${partition}`);
+  for (const { topic, partition } of acknowledged) partitions.add(`${topic}\u0000${partition}`);
   return partitions;
 }
 
@@ -164,14 +142,4 @@ function approximateSize({ key, value, headers }: OutgoingMessage): number {
 
 function byteLength(value: unknown): number {
   return typeof value === 'string' || Buffer.isBuffer(value) ? Buffer.byteLength(value) : 0;
-}
-
-function groupByTopic(batch: Queued[]): TopicMessages[] {
-  const byTopic = new Map<string, TopicMessages>();
-  for (const { topic, message } of batch) {
-    let entry = byTopic.get(topic);
-    if (!entry) byTopic.set(topic, (entry = { topic, messages: [] }));
-    entry.messages.push(message);
-  }
-  return [...byTopic.values()];
 }

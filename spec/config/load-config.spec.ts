@@ -66,6 +66,7 @@ describe('loadConfig', () => {
         recoveryTimeoutMs: 60000,
         fetchMaxBytes: 1048576,
         fetchMaxPartitionBytes: 262144,
+        producerClient: 'kafkajs',
         ssl: { enabled: false, ca: '', cert: '', key: '', rejectUnauthorized: true },
         sasl: { mechanism: '', username: '', password: '' },
       });
@@ -132,6 +133,7 @@ describe('loadConfig', () => {
       ['KAFKA_RECOVERY_TIMEOUT_MS', '5000', (c) => c.kafka.recoveryTimeoutMs, 5000],
       ['KAFKA_FETCH_MAX_BYTES', '2097152', (c) => c.kafka.fetchMaxBytes, 2097152],
       ['KAFKA_FETCH_MAX_PARTITION_BYTES', '65536', (c) => c.kafka.fetchMaxPartitionBytes, 65536],
+      ['KAFKA_PRODUCER_CLIENT', 'platformatic', (c) => c.kafka.producerClient, 'platformatic'],
       ['KAFKA_SSL', 'true', (c) => c.kafka.ssl.enabled, true],
       ['KAFKA_SSL_CA', pki.ca, (c) => c.kafka.ssl.ca, pki.ca, { KAFKA_SSL: 'true' }],
       [
@@ -321,6 +323,12 @@ describe('loadConfig', () => {
     it('METRICS_PORT above 65535', () => {
       expect(expectError({ METRICS_PORT: '70000' }, 'METRICS_PORT')).to.equal(
         'METRICS_PORT must be a port from 0 to 65535 (got "70000")',
+      );
+    });
+
+    it('KAFKA_PRODUCER_CLIENT not a known client', () => {
+      expect(expectError({ KAFKA_PRODUCER_CLIENT: 'rdkafka' }, 'KAFKA_PRODUCER_CLIENT')).to.equal(
+        'KAFKA_PRODUCER_CLIENT must be one of kafkajs, platformatic (got "rdkafka")',
       );
     });
 

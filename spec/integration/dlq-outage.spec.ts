@@ -4,7 +4,11 @@ import { pipe } from 'rxjs';
 import { decodeJson } from '../../lib/operators/decode-json.js';
 import { validate } from '../../lib/operators/validate.js';
 import { definePipeline } from '../../lib/pipeline/define-pipeline.js';
+import { PRODUCER_CLIENTS, type ProducerClient } from '../../lib/config/schema.js';
 import type { EventService } from '../../lib/service/event-service.js';
+import { kafkajsWriter } from '../../lib/sinks/kafkajs-writer.js';
+import { platformaticWriter } from '../../lib/sinks/platformatic-writer.js';
+import type { RecordWriter } from '../../lib/sinks/record-writer.js';
 import { inProcessService, metricValue } from './support/in-process-service.js';
 import {
   committedOffsets,
@@ -33,6 +37,16 @@ describe('a dead-letter topic that is down', function () {
    * sink that gave up after a few attempts (and settled the message anyway) would be caught.
    */
   let serviceKafka: Kafka;
+  /** The writers of each client, with retries as short as serviceKafka's. */
+  const writers: Record<ProducerClient, () => RecordWriter> = {
+    kafkajs: () => kafkajsWriter(serviceKafka),
+    platformatic: () =>
+      platformaticWriter({
+        clientId: 'myeventstream-dlq-outage',
+        brokers: testBrokers(),
+        retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
+      }),
+  };
   let service: EventService | undefined;
   before(() => {
     kafka = testKafka();
@@ -88,7 +102,7 @@ describe('a dead-letter topic that is down', function () {
     return { messages, bad };
   }
 
-  it('keeps the offsets of unwritten dead letters uncommitted, reports not-ready, and recovers', async () => {
+  async function keepsUncommittedAndRecovers(client: ProducerClient): Promise<void> {
     const topic = randomName('events');
     const dlqTopic = randomName('dlq');
     const groupId = randomName('group');
@@ -107,7 +121,7 @@ describe('a dead-letter topic that is down', function () {
     expect([...firstBad.keys()].sort()).to.deep.equal([0, 1, 2]);
 
     const pipeline = definePipeline(() => pipe(decodeJson(), validate(schema)));
-    service = inProcessService(serviceKafka, pipeline, {
+    const settings = {
       topic,
       dlqTopic, // not created yet
       groupId,
@@ -118,7 +132,8 @@ describe('a dead-letter topic that is down', function () {
       workerPoolSize: 40,
       commitIntervalMs: 50,
       retry: { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 500, multiplier: 2, jitter: 0.2 },
-    });
+    };
+    service = inProcessService(serviceKafka, pipeline, settings, undefined, writers[client]());
     const started = Date.now();
     await service.start();
 
@@ -214,5 +229,10 @@ describe('a dead-letter topic that is down', function () {
     console.log(
       `      outage ${outageMs} ms, ${polls} commit polls, DLQ write failures: ${failureCounts.at(-1)}`,
     );
-  });
+  }
+
+  for (const client of PRODUCER_CLIENTS) {
+    it(`keeps the offsets of unwritten dead letters uncommitted, reports not-ready, and recovers (${client} producer)`, () =>
+      keepsUncommittedAndRecovers(client));
+  }
 });

@@ -1,14 +1,22 @@
 import type { Kafka } from 'kafkajs';
 import { expect } from 'chai';
 import { pipe, tap } from 'rxjs';
-import type { ProcessingOrder } from '../../lib/config/schema.js';
+import type { ProcessingOrder, ProducerClient } from '../../lib/config/schema.js';
 import { decodeJson } from '../../lib/operators/decode-json.js';
 import { process } from '../../lib/operators/process.js';
 import type { Delivery } from '../../lib/pipeline/delivery.js';
 import { definePipeline } from '../../lib/pipeline/define-pipeline.js';
 import { forwardTo } from '../../lib/pipeline/route-to.js';
+import { platformaticWriter } from '../../lib/sinks/platformatic-writer.js';
 import { inProcessService } from './support/in-process-service.js';
-import { committedOffsets, createTopic, endOffsets, randomName, testKafka } from './support/kafka.js';
+import {
+  committedOffsets,
+  createTopic,
+  endOffsets,
+  randomName,
+  testBrokers,
+  testKafka,
+} from './support/kafka.js';
 import { produceAll, waitForCommitsAtEnd } from './support/produce.js';
 import { readTopic, sleep, type ReadMessage } from './support/topic-reader.js';
 
@@ -94,7 +102,7 @@ describe('processing order against the broker', function () {
    * the broker's ack, so a lane moves at one round trip per event: the partition runs, with
    * only three lanes, use fewer events to stay quick.
    */
-  async function run(order: ProcessingOrder, perKey: number) {
+  async function run(order: ProcessingOrder, perKey: number, client: ProducerClient = 'kafkajs') {
     const topic = randomName('events');
     const outputTopic = randomName('output');
     const dlqTopic = randomName('dlq');
@@ -135,14 +143,17 @@ describe('processing order against the broker', function () {
         tap((delivery) => observations.ended(delivery.event, delivery)),
       ),
     );
-    const service = inProcessService(kafka, pipeline, {
-      topic,
-      outputTopic,
-      dlqTopic,
-      groupId,
-      order,
-      workerPoolSize: WORKERS,
-    });
+    const writer =
+      client === 'platformatic'
+        ? platformaticWriter({ clientId: 'ordering-spec', brokers: testBrokers() })
+        : undefined;
+    const service = inProcessService(
+      kafka,
+      pipeline,
+      { topic, outputTopic, dlqTopic, groupId, order, workerPoolSize: WORKERS },
+      undefined,
+      writer,
+    );
     await service.start();
     try {
       const output = await readTopic(kafka, outputTopic, KEYS * perKey, { timeoutMs: 30_000 });
@@ -174,6 +185,16 @@ describe('processing order against the broker', function () {
     // Keys ran alongside each other, within the pool; and retries did happen.
     expect(observations.maxRunning).to.be.within(2, WORKERS);
     expect(transientFailures).to.be.greaterThan(30);
+    expect(Object.fromEntries(committed)).to.deep.equal(Object.fromEntries(ends));
+  });
+
+  it("'key' through the platformatic producer: each key's events are forwarded in order", async () => {
+    const perKey = 30;
+    const { output, committed, ends, observations } = await run('key', perKey, 'platformatic');
+
+    expect(output).to.have.length(KEYS * perKey);
+    expectEveryKeyInOrder(output, perKey);
+    expect(observations.violations).to.deep.equal([]);
     expect(Object.fromEntries(committed)).to.deep.equal(Object.fromEntries(ends));
   });
 

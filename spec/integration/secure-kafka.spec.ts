@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { Kafka, logLevel, type Message } from 'kafkajs';
 import { randomBytes } from 'node:crypto';
 import { startEphemeralScramBroker, type ScramBroker } from '../../lib/broker/ephemeral-broker.js';
+import { PRODUCER_CLIENTS, type ProducerClient } from '../../lib/config/schema.js';
 import { randomName, withAdmin } from './support/kafka.js';
 import { produceAll } from './support/produce.js';
 import { ServiceProcess, type LogLine } from './support/service-process.js';
@@ -130,13 +131,15 @@ describe('the service against a broker requiring SCRAM authentication', function
     expect(failure, 'an unauthenticated client could list topics').to.be.instanceOf(Error);
   });
 
-  it('consumes, forwards and dead-letters with the right credentials, the DLQ client included', async () => {
+  /** The service end to end through the SASL listener, its writes through `client`'s producer. */
+  async function forwardsWithCredentials(client: ProducerClient): Promise<void> {
     const names = await topics();
     const groupId = randomName('group');
     const service = start({
       // Two entries, so the service builds a separate dead-letter client (DLQ_BROKERS differs
       // from KAFKA_BROKERS): it must authenticate too, or no dead letter is written.
       DLQ_BROKERS: `${broker!.saslBootstrap},${broker!.saslBootstrap}`,
+      KAFKA_PRODUCER_CLIENT: client,
       KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
       KAFKA_SASL_USERNAME: user,
       KAFKA_SASL_PASSWORD: password,
@@ -188,7 +191,12 @@ describe('the service against a broker requiring SCRAM authentication', function
       await Promise.race([service.exited.then(() => 'exited'), sleep(100).then(() => 'running')]),
     ).to.equal('running');
     expect(allOutput(service)).not.to.include(password);
-  });
+  }
+
+  for (const client of PRODUCER_CLIENTS) {
+    it(`consumes, forwards and dead-letters with the right credentials, the DLQ client included (${client} producer)`, () =>
+      forwardsWithCredentials(client));
+  }
 
   describe('refused by the brokers, it exits non-zero with one error line naming user and mechanism', () => {
     async function expectRefused(env: Record<string, string>, mechanism: string): Promise<LogLine> {

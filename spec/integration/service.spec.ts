@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { Kafka, Message } from 'kafkajs';
 import { join } from 'node:path';
+import { PRODUCER_CLIENTS, type ProducerClient } from '../../lib/config/schema.js';
 import { projectRoot } from '../../lib/project-root.js';
 import { committedOffsets, createServiceTopics, endOffsets, randomName, testKafka } from './support/kafka.js';
 import { produceAll, waitForCommitsAtEnd } from './support/produce.js';
@@ -31,7 +32,8 @@ describe('the service process', function () {
     return service;
   }
 
-  it('forwards every valid event, dead-letters every bad one with its reason, and commits to the end', async () => {
+  /** The default pipeline end to end, its writes through `client`'s producer. */
+  async function forwardsAndDeadLetters(client: ProducerClient): Promise<void> {
     const names = await topics();
     const groupId = randomName('group');
     const valid: Message[] = Array.from({ length: 10_000 }, (_, i) => ({
@@ -62,6 +64,7 @@ describe('the service process', function () {
       KAFKA_GROUP_ID: groupId,
       OUTPUT_TOPIC: names.output,
       DLQ_TOPIC: names.dlq,
+      KAFKA_PRODUCER_CLIENT: client,
     });
 
     const output = await readTopic(kafka, names.output, valid.length, { timeoutMs: 120_000 });
@@ -71,6 +74,10 @@ describe('the service process', function () {
     const sample = output.find((m) => m.key!.toString() === 'valid-7')!;
     expect(JSON.parse(sample.value!.toString())).to.deep.equal({ Id: 'id-7', n: 7 });
     expect(header(sample, 'source_topic')).to.equal(names.source);
+    // Source and output have 6 partitions: each key stays on the partition the source's producer
+    // (kafkajs's default partitioner) put it on.
+    const moved = output.filter((m) => String(m.partition) !== header(m, 'source_partition'));
+    expect(moved.map((m) => m.key!.toString())).to.deep.equal([]);
 
     const dead = await readTopic(kafka, names.dlq, 200, { timeoutMs: 60_000, settleMs: 1000 });
     expect(dead).to.have.length(200);
@@ -121,7 +128,12 @@ describe('the service process', function () {
 
     service.kill('SIGTERM');
     expect((await service.exited).code).to.equal(0);
-  });
+  }
+
+  for (const client of PRODUCER_CLIENTS) {
+    it(`forwards every valid event, dead-letters every bad one with its reason, and commits to the end (${client} producer)`, () =>
+      forwardsAndDeadLetters(client));
+  }
 
   it('drains on SIGTERM, exits 0, and a second run processes the rest with nothing lost', async () => {
     const names = await topics(3);

@@ -3,21 +3,25 @@ import type { Kafka } from 'kafkajs';
 import { createLogger } from '../../../lib/observability/logger.js';
 import type { Pipeline } from '../../../lib/pipeline/define-pipeline.js';
 import { EventService, type EventServiceSettings } from '../../../lib/service/event-service.js';
+import { kafkajsWriter } from '../../../lib/sinks/kafkajs-writer.js';
+import type { RecordWriter } from '../../../lib/sinks/record-writer.js';
 
 /**
  * The service inside the spec's process, for specs that watch its internals while it runs.
  * Its logs are dropped, unless `logStream` is given: then it receives the info-level JSON lines.
+ * It writes through a kafkajs producer of `kafka` unless `writer` is given.
  */
 export function inProcessService(
   kafka: Kafka,
   pipeline: Pipeline,
   settings: Partial<EventServiceSettings> & { topic: string; groupId: string; dlqTopic: string },
   logStream?: Writable,
+  writer: RecordWriter = kafkajsWriter(kafka),
 ): EventService {
   const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
   return new EventService({
     kafka,
-    dlqKafka: kafka,
+    writer,
     pipeline,
     logger: createLogger({
       level: logStream ? 'info' : 'warn',
