@@ -17,7 +17,7 @@ export {
   type PipelineContext,
 } from './pipeline/define-pipeline.js';
 export { defaultPipeline } from './pipeline/default-pipeline.js';
-export type { Delivery, DeliveryHooks } from './pipeline/delivery.js';
+export type { Delivery, DeliveryHooks, WorkerSlot } from './pipeline/delivery.js';
 export type { OutgoingMessage } from './sinks/batching-producer.js';
 export {
   PermanentError,

@@ -5,8 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { runLoadTest, writeLoadTestResult } from './load-test.js';
 import { LOADTEST_USAGE, parseLoadTestArgs, UsageError } from './options.js';
-import type { LoadTestResult } from './result.js';
-import type { Summary } from './stats.js';
+import { summaryText } from './summary.js';
 import { DEFAULT_TEMPLATE } from './template.js';
 import { ignoreKafkajsNegativeTimeouts } from '../lib/kafka/negative-timeout-warning.js';
 
@@ -44,34 +43,6 @@ async function main(): Promise<number> {
   const files = writeLoadTestResult(result, options.outDir, options.name);
   process.stdout.write(`${summaryText(result)}\nresults: ${files.json}\nreport:  ${files.html}\n`);
   return 0;
-}
-
-export function summaryText(result: LoadTestResult): string {
-  const { produced, settled, latencyMs } = result;
-  const lines = [
-    `produced ${produced.count} events in ${produced.seconds} s (${produced.perSecond}/s, ${(produced.bytes / 1e6).toFixed(1)} MB)`,
-  ];
-  if (settled) {
-    lines.push(
-      `settled  ${settled.count} (${settled.toOutput} output, ${settled.toDeadLetter} dead-lettered, ${settled.missing} missing, ${settled.duplicates} duplicates) by ${settled.seconds} s (${settled.perSecond}/s)`,
-    );
-  }
-  const row = (label: string, s: Summary) =>
-    `${label.padEnd(30)} p50 ${s.p50 ?? '—'}  p90 ${s.p90 ?? '—'}  p99 ${s.p99 ?? '—'}  max ${s.max ?? '—'} ms (n=${s.count})`;
-  if (latencyMs) {
-    lines.push(row('latency to output record', latencyMs.byOutputTimestamp));
-    lines.push(row('latency to read by loadtest', latencyMs.byReceiveTime));
-    if (latencyMs.warmupSeconds > 0) {
-      lines.push(
-        row(
-          `  (warm-up of ${latencyMs.warmupSeconds} s left out; with it)`,
-          latencyMs.byOutputTimestampIncludingWarmup,
-        ),
-      );
-    }
-  }
-  for (const warning of result.warnings) lines.push(`warning: ${warning}`);
-  return lines.join('\n');
 }
 
 main().then(

@@ -23,8 +23,10 @@ export interface MetricsCallbacks {
   oldestUnsettledAgeSeconds?: () => number;
   /** Messages fetched and waiting for a worker; when given it overrides `queueDepth.set()`. */
   queueDepth?: () => number;
-  /** Messages held by a worker; when given it overrides `messagesInFlight.set()`. */
+  /** Messages started and not settled; when given it overrides `messagesInFlight.set()`. */
   messagesInFlight?: () => number;
+  /** Messages waiting out a retry's backoff, holding no worker; 0 when not given. */
+  messagesInBackoff?: () => number;
 }
 
 export interface Metrics {
@@ -122,7 +124,7 @@ export function createMetrics(
   const inFlightCallback = callbacks.messagesInFlight;
   const inFlight = new Gauge({
     name: 'myeventstream_messages_in_flight',
-    help: 'Messages currently in the process stage.',
+    help: 'Messages started and not yet settled: working, waiting out a retry backoff, or waiting for acknowledgements.',
     labelNames: ['service'],
     registers,
     collect() {
@@ -130,6 +132,17 @@ export function createMetrics(
     },
   });
   inFlight.set(service, 0);
+
+  const inBackoffCallback = callbacks.messagesInBackoff;
+  new Gauge({
+    name: 'myeventstream_messages_in_backoff',
+    help: 'Messages waiting out a retry backoff (or for a worker for their next attempt); they hold no worker.',
+    labelNames: ['service'],
+    registers,
+    collect() {
+      this.set(service, inBackoffCallback ? inBackoffCallback() : 0);
+    },
+  });
 
   const deadLetters = new Counter({
     name: 'myeventstream_dead_letters_total',

@@ -44,6 +44,9 @@ export type ProcessedEvent<E, R> = [R] extends [undefined | void]
  * REVOKED as soon as `delivery.signal` aborts a pending retry; a StageError from fn keeps its
  * code and stage. `attempts` always says how many times fn ran.
  *
+ * During a backoff the message gives its worker slot back (`delivery.worker`) and takes one
+ * again for the next attempt, so messages waiting to be retried do not hold up the others.
+ *
  * With a timeout, fn gets a copy of the delivery whose `signal` is the attempt's own: it aborts
  * when the attempt times out or when the delivery's signal does, so a hung call can be stopped.
  */
@@ -97,7 +100,7 @@ function attemptsOf<E, R>(
   { maxAttempts, timeoutMs, policy, scheduler, random }: Attempts,
 ): Observable<Delivery<ProcessedEvent<E, R>>> {
   return new Observable<Delivery<ProcessedEvent<E, R>>>((subscriber) => {
-    const { signal, hooks } = delivery;
+    const { signal, hooks, worker } = delivery;
     let attempts = 0; // how many times fn ran for this delivery
     let live = 0; // the run going on (its number), 0 between runs: a late result of another is ignored
     let running: Unsubscribable | undefined;
@@ -140,9 +143,17 @@ function attemptsOf<E, R>(
         // A hook or the random source threw: a bug, surfaced as it is rather than retried.
         return subscriber.error(callbackError);
       }
-      const timer = scheduler.schedule(() => {
+      const retry = () => {
         stopWaiting?.();
         attempt();
+      };
+      // Waiting needs no worker: the slot goes back to the pool for the backoff, and the next
+      // attempt waits for a free one like any other message.
+      worker?.release();
+      let slotWanted: Unsubscribable | undefined;
+      const timer = scheduler.schedule(() => {
+        if (worker) slotWanted = worker.reacquire().subscribe(retry);
+        else retry();
       }, delayMs);
       const stopListening = onAbort(signal, () => {
         stopWaiting?.();
@@ -151,6 +162,7 @@ function attemptsOf<E, R>(
       stopWaiting = () => {
         stopWaiting = undefined;
         timer.unsubscribe();
+        slotWanted?.unsubscribe();
         stopListening();
       };
     };

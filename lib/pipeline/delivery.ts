@@ -9,6 +9,23 @@ export interface DeliveryHooks {
   onRetryExhausted(attempts: number, error: unknown): void;
 }
 
+/**
+ * A message's hold on one of the WORKER_POOL_SIZE worker slots. A stage that waits for time
+ * rather than working (a retry's backoff) gives the slot back and asks for one again when the
+ * wait is over, so the other messages are not held up meanwhile; the message keeps its credit
+ * and, in the ordered modes, its lane. The service sets this on every message it runs; a
+ * delivery built by hand has none, and then simply keeps whatever runs it busy while it waits.
+ */
+export interface WorkerSlot {
+  /** Gives the slot back. A no-op once the message's chain is done with its worker. */
+  release(): void;
+  /**
+   * Emits once and completes when the message holds a slot again (at once if it still does),
+   * queued behind the messages already waiting for one. Unsubscribing withdraws the request.
+   */
+  reacquire(): Observable<void>;
+}
+
 export const NO_HOOKS: DeliveryHooks = { onRetry: () => undefined, onRetryExhausted: () => undefined };
 
 /**
@@ -40,6 +57,8 @@ export interface Delivery<E = unknown> {
    * it runs; a delivery built by hand has none, and a stage then waits for `ack` itself.
    */
   readonly settleAfter?: (ack: Observable<unknown>) => void;
+  /** The worker slot the message runs in; see WorkerSlot. */
+  readonly worker?: WorkerSlot;
 }
 
 /** A copy of the delivery carrying a new event: stages never mutate what they receive. */

@@ -1,6 +1,6 @@
 import { Observable, type OperatorFunction, type Subscription } from 'rxjs';
 import { onAbort } from './abort-callbacks.js';
-import type { Delivery } from './delivery.js';
+import type { Delivery, WorkerSlot } from './delivery.js';
 import { PendingAcks } from './pending-acks.js';
 
 /**
@@ -23,7 +23,8 @@ export interface Settlement {
  */
 export type WorkerResult = Settlement | Observable<Settlement>;
 
-export type MessageHandler = (delivery: Delivery) => Observable<WorkerResult>;
+/** Handles one message in the worker slot `worker` (none: the chain cannot give its slot back). */
+export type MessageHandler = (delivery: Delivery, worker?: WorkerSlot) => Observable<WorkerResult>;
 
 export type DeadLetterWriter = (delivery: Delivery, error: unknown) => Observable<unknown>;
 
@@ -48,7 +49,7 @@ export function handleMessage(
     delivery.signal.aborted
       ? { delivery, outcome: 'abandoned', error }
       : deadLettered(delivery, error, writeDeadLetter);
-  return (delivery) =>
+  return (delivery, slot) =>
     new Observable<WorkerResult>((worker) => {
       // Made on the first handed-over write: most messages have none.
       let acks: PendingAcks | undefined;
@@ -58,7 +59,11 @@ export function handleMessage(
         worker.next(result);
         worker.complete();
       };
-      const tracked: Delivery = { ...delivery, settleAfter: (ack) => (acks ??= new PendingAcks()).add(ack) };
+      const tracked: Delivery = {
+        ...delivery,
+        settleAfter: (ack) => (acks ??= new PendingAcks()).add(ack),
+        worker: slot,
+      };
       const run = chain(just(tracked)).subscribe({
         error: (error: unknown) => {
           // The message goes to the DLQ: its handed-over writes need not be retried any more.

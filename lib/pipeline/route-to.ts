@@ -64,9 +64,14 @@ export function routeTo<E>(
     return undefined;
   }, options);
   return concatMap((delivery) => {
-    const acknowledged = of(delivery).pipe(write);
-    if (!delivery.settleAfter) return acknowledged.pipe(map(() => delivery));
-    delivery.settleAfter(acknowledged);
+    if (!delivery.settleAfter)
+      return of(delivery).pipe(
+        write,
+        map(() => delivery),
+      );
+    // A handed-over write runs outside the worker pool, as the acknowledgement it waits for
+    // does: its retries have no worker slot to give back or take again.
+    delivery.settleAfter(of({ ...delivery, worker: undefined }).pipe(write));
     return of(delivery);
   });
 }

@@ -11,7 +11,7 @@ import { progressOf, type UnsettledMessage } from '../observability/progress.js'
 import { Readiness, SERVICE_CONDITIONS, type ServiceCondition } from '../observability/readiness.js';
 import type { BackoffPolicy } from '../operators/backoff.js';
 import type { Pipeline } from '../pipeline/define-pipeline.js';
-import type { Delivery, DeliveryHooks } from '../pipeline/delivery.js';
+import type { Delivery, DeliveryHooks, WorkerSlot } from '../pipeline/delivery.js';
 import { handleMessage, type Settlement, type WorkerResult } from '../pipeline/handle-message.js';
 import { classify } from '../sinks/dead-letter.js';
 import { deadLetterSink } from '../sinks/dead-letter-sink.js';
@@ -21,7 +21,7 @@ import { CreditGate } from '../source/credit-gate.js';
 import { GroupMembership } from '../source/group-membership.js';
 import { kafkaSource, type SourceControl } from '../source/kafka-source.js';
 import { nextTurn } from './next-turn.js';
-import { runPipeline } from './pipeline-runner.js';
+import { runPipeline, type RunnerCounts } from './pipeline-runner.js';
 
 export interface EventServiceSettings {
   serviceName: string;
@@ -116,6 +116,7 @@ export class EventService {
       oldestUnsettledAgeSeconds: () => this.oldestUnsettledAgeSeconds(),
       queueDepth: () => this.counts?.waiting ?? 0,
       messagesInFlight: () => this.running,
+      messagesInBackoff: () => this.counts?.inBackoff ?? 0,
     });
     this.committer = new Committer({
       commit: (offsets) => {
@@ -168,7 +169,7 @@ export class EventService {
     this.watchClients();
   }
 
-  private counts: { waiting: number; inFlight: number } | undefined;
+  private counts: RunnerCounts | undefined;
 
   async start(): Promise<void> {
     const { settings, logger, pipeline } = this.deps;
@@ -246,14 +247,15 @@ export class EventService {
     // Once shutdown began, messages still waiting for a worker are not started: they stay
     // uncommitted and are delivered again, so the drain waits only for work already running.
     // Every handle that starts emits exactly one settlement (an abort turns a stuck dead-letter
-    // write into 'abandoned'), so `running` counts the work a drain must wait for.
-    const handleUnlessStopping = (delivery: Delivery) => {
+    // write into 'abandoned'), so `running` counts the work a drain must wait for, messages
+    // waiting out a retry backoff included: they take a worker again for their next attempt.
+    const handleUnlessStopping = (delivery: Delivery, worker?: WorkerSlot) => {
       if (this.stopping) return EMPTY;
       this.running += 1;
       // A message of a partition revoked while it waited for a worker is not started: another
       // member owns it now and reads it from the committed offset.
       if (delivery.signal.aborted) return of<WorkerResult>({ delivery, outcome: 'abandoned' });
-      return handle(delivery);
+      return handle(delivery, worker);
     };
     const { settlements, counts } = runPipeline(
       source.pipe(nextTurn()),

@@ -380,6 +380,7 @@ class PipelineTestDriver implements TestDriver {
       hooks: this.hooksFor(partition, offset),
       event: undefined,
       settleAfter: undefined,
+      worker: undefined,
     };
     // As the source does: registered with the tracker first, then handed to the pipeline.
     this.tracker.handOff(this.claims[partition]!, offset);

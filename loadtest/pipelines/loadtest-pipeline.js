@@ -23,13 +23,15 @@ function failuresAskedFor(event) {
 }
 
 export default definePipeline((context) => {
-  // Attempts made per delivery: process() runs the step again for each retry.
+  // Attempts made per event: process() runs the step again for each retry with the same
+  // event object, but (with PROCESS_TIMEOUT_MS set, as the service's default is) with a fresh
+  // copy of the delivery each time, so the delivery cannot be the key.
   const attempts = new WeakMap();
-  const step = (event, delivery) => {
+  const step = (event) => {
     const asked = failuresAskedFor(event);
     if (asked > 0) {
-      const attempt = (attempts.get(delivery) ?? 0) + 1;
-      attempts.set(delivery, attempt);
+      const attempt = (attempts.get(event) ?? 0) + 1;
+      attempts.set(event, attempt);
       if (attempt <= asked) {
         const fail = () => {
           throw new Error(

@@ -130,6 +130,7 @@ describe('metrics of a known mix, on /metrics and through a real Prometheus', fu
     expect(sample(text, 'myeventstream_end_to_end_latency_seconds_count', service)).to.equal(total);
     expect(sample(text, 'queue_depth', service)).to.equal(0);
     expect(sample(text, 'myeventstream_messages_in_flight', service)).to.equal(0);
+    expect(sample(text, 'myeventstream_messages_in_backoff', service)).to.equal(0);
     expect(sample(text, 'myeventstream_commits_total', service)).to.be.greaterThan(0);
     expect(sample(text, 'myeventstream_dlq_write_failures_total', service)).to.equal(0);
     const ends = await endOffsets(kafka, names.topic);

@@ -90,11 +90,20 @@ describe('createMetrics', () => {
 
   it('reads point-in-time values from the callbacks at scrape time', async () => {
     let depth = 5;
-    createMetrics(registry, 'svc', { queueDepth: () => depth, oldestUnsettledAgeSeconds: () => 12.5 });
-    expect(sample(await registry.metrics(), 'queue_depth{service="svc"}')).to.equal(5);
+    let inBackoff = 2;
+    createMetrics(registry, 'svc', {
+      queueDepth: () => depth,
+      oldestUnsettledAgeSeconds: () => 12.5,
+      messagesInBackoff: () => inBackoff,
+    });
+    let text = await registry.metrics();
+    expect(sample(text, 'queue_depth{service="svc"}')).to.equal(5);
+    expect(sample(text, 'myeventstream_messages_in_backoff{service="svc"}')).to.equal(2);
     depth = 7;
-    const text = await registry.metrics();
+    inBackoff = 0;
+    text = await registry.metrics();
     expect(sample(text, 'queue_depth{service="svc"}')).to.equal(7);
+    expect(sample(text, 'myeventstream_messages_in_backoff{service="svc"}')).to.equal(0);
     expect(sample(text, 'myeventstream_oldest_unsettled_message_age_seconds{service="svc"}')).to.equal(12.5);
   });
 

@@ -13,7 +13,12 @@ import {
 import { TestScheduler } from 'rxjs/testing';
 import { PermanentError, StageError } from '../../lib/errors.js';
 import { process, type ProcessOptions } from '../../lib/operators/process.js';
-import { withEvent, type Delivery, type DeliveryHooks } from '../../lib/pipeline/delivery.js';
+import {
+  withEvent,
+  type Delivery,
+  type DeliveryHooks,
+  type WorkerSlot,
+} from '../../lib/pipeline/delivery.js';
 import { makeDelivery } from './support/delivery.js';
 import { marbleScheduler } from '../support/marbles.js';
 
@@ -404,6 +409,83 @@ describe('process', () => {
       });
       expect(calls).to.equal(2);
       expect(getEventListeners(d.signal, 'abort')).to.have.length(0);
+    });
+  });
+
+  describe('worker slot', () => {
+    /** A slot that records releases and requests, granting each request as `grant` says. */
+    function recordingSlot(grant: Observable<void>) {
+      const log: Array<[string, number]> = [];
+      const worker: WorkerSlot = {
+        release: () => log.push(['release', testScheduler.now()]),
+        reacquire: () => {
+          log.push(['reacquire', testScheduler.now()]);
+          return grant;
+        },
+      };
+      return { worker, log };
+    }
+
+    it('gives the slot back for the backoff and retries once a slot is granted again', () => {
+      testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+        const grant = cold<void>('30ms (g|)', { g: undefined });
+        const { worker, log } = recordingSlot(grant);
+        const d = makeDelivery({ event: 1, worker });
+        let calls = 0;
+        const attempts = [cold(' #', undefined, boom), cold('5ms (r|)', { r: 'ok' })];
+        const result = cold('(a|)', { a: d }).pipe(process(() => attempts[calls++]!, noJitter));
+        // Fails at 0, waits 100 ms without the slot, then 30 ms for a slot; runs 5 ms.
+        expectObservable(result.pipe(map((out) => out.event))).toBe('135ms (r|)', { r: 'ok' });
+        expectSubscriptions(grant.subscriptions).toBe('100ms ^ 29ms !');
+        expectSubscriptions(attempts[1]!.subscriptions).toBe('130ms ^ 4ms !');
+        testScheduler.schedule(() => {
+          expect(log).to.deep.equal([
+            ['release', 0],
+            ['reacquire', 100],
+          ]);
+        }, 200);
+      });
+    });
+
+    it('keeps the slot when the attempt succeeds', () => {
+      const { worker, log } = recordingSlot(of(undefined));
+      testScheduler.run(({ cold, expectObservable }) => {
+        const d = makeDelivery({ event: 1, worker });
+        const result = cold('(a|)', { a: d }).pipe(process(() => cold('-(r|)', { r: 2 }), noJitter));
+        expectObservable(result.pipe(map((out) => out.event))).toBe('-(r|)', { r: 2 });
+      });
+      expect(log).to.deep.equal([]);
+    });
+
+    it('withdraws its request for a slot at an early unsubscribe', () => {
+      let calls = 0;
+      testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+        const grant = cold<void>('50ms (g|)', { g: undefined });
+        const d = makeDelivery({ event: 1, worker: recordingSlot(grant).worker });
+        const result = cold('(a|)', { a: d }).pipe(
+          process(() => (calls++, cold('#', undefined, boom)), noJitter),
+        );
+        expectObservable(result, '120ms !').toBe('-');
+        expectSubscriptions(grant.subscriptions).toBe('100ms ^ 19ms !');
+      });
+      expect(calls).to.equal(1);
+    });
+
+    it('fails REVOKED at once when the signal aborts while it waits for a slot, withdrawing the request', () => {
+      let calls = 0;
+      const controller = new AbortController();
+      testScheduler.run(({ cold, expectObservable, expectSubscriptions }) => {
+        const grant = cold<void>('50ms (g|)', { g: undefined });
+        const d = makeDelivery({ event: 1, signal: controller.signal, worker: recordingSlot(grant).worker });
+        const result = cold('(a|)', { a: d }).pipe(
+          process(() => (calls++, cold('#', undefined, boom)), noJitter),
+        );
+        testScheduler.schedule(() => controller.abort(), 120);
+        expectObservable(result).toBe('120ms #', undefined, revoked(1));
+        expectSubscriptions(grant.subscriptions).toBe('100ms ^ 19ms !');
+      });
+      expect(calls).to.equal(1);
+      expect(getEventListeners(controller.signal, 'abort')).to.have.length(0);
     });
   });
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { filter, map, mergeMap, Observable, of, type OperatorFunction, pipe } from 'rxjs';
-import type { Delivery } from '../../lib/pipeline/delivery.js';
+import type { Delivery, WorkerSlot } from '../../lib/pipeline/delivery.js';
 import {
   handleMessage,
   type DeadLetterWriter,
@@ -91,6 +91,15 @@ describe('handleMessage', () => {
     expect(seen).to.have.length(1);
     expect({ ...seen[0], settleAfter: undefined }).to.deep.equal(delivery);
     expect(seen[0]!.settleAfter).to.be.a('function');
+  });
+
+  it('gives the chain the worker slot it runs in as `delivery.worker`', () => {
+    const seen: Delivery[] = [];
+    const slot: WorkerSlot = { release: () => undefined, reacquire: () => of(undefined) };
+    const chain = map((d: Delivery) => seen.push(d));
+    handleMessage(chain, neverCalled)(makeDelivery(), slot).subscribe();
+    expect(seen).to.have.length(1);
+    expect(seen[0]!.worker).to.equal(slot);
   });
 
   // A writer's diagram starts at the frame the writer is subscribed, i.e. where the chain failed.

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { lastValueFrom, of, toArray } from 'rxjs';
 import type { PipelineContext } from '../../lib/pipeline/define-pipeline.js';
-import type { Delivery } from '../../lib/pipeline/delivery.js';
+import type { Delivery, WorkerSlot } from '../../lib/pipeline/delivery.js';
 import { PendingAcks, type AcksOutcome } from '../../lib/pipeline/pending-acks.js';
 import { forwardTo } from '../../lib/pipeline/route-to.js';
 import type { OutgoingMessage } from '../../lib/sinks/batching-producer.js';
@@ -54,6 +54,27 @@ describe('forwardTo (routeTo)', () => {
 
     expect(outcome.failed).to.equal(true);
     expect(outcome).to.have.nested.property('error.code', 'OUTPUT_WRITE_FAILED');
+  });
+
+  it('retries a handed-over write outside the worker pool: it neither gives back nor takes a worker slot', async () => {
+    const { context, writes } = manualContext();
+    const retrying = { ...context, retry: { maxAttempts: 1, baseDelayMs: 1, jitter: 0 } };
+    const acks = new PendingAcks();
+    const slotCalls: string[] = [];
+    const worker: WorkerSlot = {
+      release: () => slotCalls.push('release'),
+      reacquire: () => (slotCalls.push('reacquire'), of(undefined)),
+    };
+    const delivery = makeDelivery({ settleAfter: (ack) => acks.add(ack), worker });
+
+    await lastValueFrom(of(delivery).pipe(forwardTo('out', retrying)));
+    writes[0]!.fail(new Error('broker said no'));
+    while (writes.length < 2) await new Promise((resolve) => setTimeout(resolve, 1));
+    writes[1]!.ack();
+    const outcome = await new Promise<AcksOutcome>((resolve) => acks.onSettled(resolve));
+
+    expect(outcome).to.deep.equal({ failed: false });
+    expect(slotCalls).to.deep.equal([]);
   });
 
   it('waits for the acknowledgement itself when the delivery has no settleAfter (built by hand)', async () => {

@@ -14,6 +14,7 @@ const deliveries = {
   d: makeDelivery({ offset: '3' }),
 };
 type Name = keyof typeof deliveries;
+type Counts = Pick<RunnerCounts, 'waiting' | 'inFlight'>;
 
 const processed = (delivery: Delivery): Settlement => ({ delivery, outcome: 'processed' });
 const settlements = {
@@ -99,7 +100,7 @@ describe('runPipeline', () => {
   });
 
   it('counts the deliveries waiting for a worker and those in flight, as seen inside the handle', () => {
-    const seen: Array<[Name, RunnerCounts]> = [];
+    const seen: Array<[Name, Counts]> = [];
     marbleScheduler().run(({ hot, cold, expectObservable }) => {
       const source = hot('  (abcd)', deliveries);
       const handles = sameTiming(cold, '---s|');
@@ -132,7 +133,7 @@ describe('runPipeline', () => {
   });
 
   it('reports the counts between frames, and zero of each once everything settled', () => {
-    const samples: Array<[number, RunnerCounts]> = [];
+    const samples: Array<[number, Counts]> = [];
     const scheduler = marbleScheduler();
     scheduler.run(({ hot, cold, expectObservable }) => {
       const source = hot('  (abcd)', deliveries);
@@ -257,9 +258,10 @@ describe('runPipeline with a processing order', () => {
       };
       const source = hot('  (abcdefg)', named);
       const { handles, settled, handle } = coldHandles(cold, '-------s|', named);
-      const expected = '    -------(ACDEG)-(BF)';
+      // The next of a lane starts with its predecessor's settlement.
+      const expected = '    -------(ACDEG)(BF)';
       const firstSubs = '   ^-------!';
-      const secondSubs = '  --------^-------!';
+      const secondSubs = '  -------^-------!';
 
       const runner = runPipeline(source, handle, 10, { order: 'key' });
 
@@ -282,9 +284,9 @@ describe('runPipeline with a processing order', () => {
       };
       const source = hot('  (abcd)', named);
       const { handles, settled, handle } = coldHandles(cold, '-----s|', named);
-      const expected = '    -----(ACD)-B';
+      const expected = '    -----(ACD)B';
       const firstSubs = '   ^-----!';
-      const secondSubs = '  ------^-----!';
+      const secondSubs = '  -----^-----!';
 
       const runner = runPipeline(source, handle, 10, { order: 'partition' });
 
@@ -299,7 +301,7 @@ describe('runPipeline with a processing order', () => {
 
   for (const order of ['key', 'partition'] as const) {
     it(`'${order}': never runs more than \`concurrency\` handles, and counts waiting and in-flight deliveries`, () => {
-      const samples: Array<[number, RunnerCounts]> = [];
+      const samples: Array<[number, Counts]> = [];
       const scheduler = marbleScheduler();
       scheduler.run(({ hot, cold, expectObservable }) => {
         // Four lanes (a, c, d, e) and one delivery (b) behind a, with two workers.
@@ -416,10 +418,10 @@ describe('runPipeline with a processing order', () => {
 
           const runner = runPipeline(source, handle, 10, { order });
 
-          expectObservable(runner.settlements).toBe('-----A-----B', settlements);
+          expectObservable(runner.settlements).toBe('-----A----B', settlements);
           expectSubscriptions(handles.a.subscriptions).toBe('^!');
-          // The lane frees when a's settlement completes, a frame after it was emitted.
-          expectSubscriptions(handles.b.subscriptions).toBe('------^!');
+          // The lane frees with a's settlement, not before.
+          expectSubscriptions(handles.b.subscriptions).toBe('-----^!');
         });
       });
     }

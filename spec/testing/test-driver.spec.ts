@@ -460,6 +460,34 @@ describe('createTestDriver', () => {
       expect(d.produced).to.have.length(6);
     });
 
+    it('lets the next message through while one waits out its retry backoff, as the service does', async () => {
+      const attempts: Array<[string, number]> = [];
+      let failed = false;
+      const d = start(
+        processing(async (event) => {
+          const { Id } = event as { Id: string };
+          attempts.push([Id, d.now]);
+          if (Id === 'a' && !failed) {
+            failed = true;
+            throw new Error('connect ECONNREFUSED');
+          }
+        }),
+        { workerPoolSize: 1 },
+      );
+      d.send({ value: { Id: 'a' } });
+      d.send({ value: { Id: 'b' } });
+      await d.settle();
+      expect(attempts).to.deep.equal([
+        ['a', 0],
+        ['b', 0],
+        ['a', 100],
+      ]);
+      expect(d.settled.map(({ offset, at }) => [offset, at])).to.deep.equal([
+        ['1', 0],
+        ['0', 100],
+      ]);
+    });
+
     it('runs the messages of one key one at a time under order "key"', async () => {
       const gate = deferred();
       const started: string[] = [];

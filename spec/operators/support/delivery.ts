@@ -20,6 +20,7 @@ export function makeDelivery(overrides: Partial<Delivery> = {}): Delivery {
     hooks: NO_HOOKS,
     event: undefined,
     settleAfter: undefined,
+    worker: undefined,
     ...overrides,
   };
 }
