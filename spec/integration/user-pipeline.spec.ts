@@ -18,11 +18,15 @@ const run = promisify(execFile);
  * on plain Node.js, no tsx) and its spec run by `npm run test:pipeline`.
  */
 describe('a pipeline in a folder of the user', function () {
-  const kafka = testKafka();
+  // Made once the global setup started the broker (describe bodies run before it).
+  let kafka: ReturnType<typeof testKafka>;
   let folder: string;
   let service: ServiceProcess | undefined;
   let customers: Server | undefined;
 
+  before(() => {
+    kafka = testKafka();
+  });
   beforeEach(() => {
     folder = mkdtempSync(join(tmpdir(), 'my-pipelines-'));
     cpSync(join(projectRoot(), 'examples', 'first-pipeline'), folder, { recursive: true });
