@@ -10,15 +10,15 @@ import { sleep } from './support/topic-reader.js';
 
 interface Clients {
   consumer: { disconnect(): Promise<void> };
-  producer: { disconnect(): Promise<void> };
+  writer: { disconnect(): Promise<void> };
   admin: { disconnect(): Promise<void> };
 }
 
 /** Drops the service's connections without draining or a last commit, as a crash does. */
 async function crash(service: EventService): Promise<void> {
-  const { consumer, producer, admin } = service as unknown as Clients;
+  const { consumer, writer, admin } = service as unknown as Clients;
   await consumer.disconnect();
-  await producer.disconnect();
+  await writer.disconnect();
   await admin.disconnect();
 }
 
