@@ -101,7 +101,11 @@ describe('the record writers against the broker', function () {
 
     const read = async (client: ProducerClient) => {
       const messages = await readTopic(kafka, topics.get(client)!, 300);
-      return messages.map(seen).sort((a, b) => a.key!.localeCompare(b.key!));
+      // The topic is new: a client that met a partition without its leader yet sends that
+      // request again, and what the broker had taken of it is there twice (at-least-once).
+      // Placement is the question here, and every key is unique: one record per key.
+      const byKey = new Map(messages.map(seen).map((record) => [record.key, record]));
+      return [...byKey.values()].sort((a, b) => a.key!.localeCompare(b.key!));
     };
     const [byKafkajs, byPlatformatic] = [await read('kafkajs'), await read('platformatic')];
     expect(byPlatformatic).to.deep.equal(byKafkajs);
