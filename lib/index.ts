@@ -9,7 +9,13 @@ export { backoffDelay, type BackoffPolicy } from './operators/backoff.js';
 export { filterEvents } from './operators/filter-events.js';
 export { mapEvents } from './operators/map-events.js';
 export { enrich } from './operators/enrich.js';
-export { forwardTo, routeTo, type TopicChoice } from './pipeline/route-to.js';
+export {
+  forwardTo,
+  routeTo,
+  type RouteOptions,
+  type RouteValue,
+  type TopicChoice,
+} from './pipeline/route-to.js';
 export {
   definePipeline,
   type Pipeline,

@@ -11,6 +11,7 @@ import {
 import { BROKER_CHECK_RETRY, checkBrokersAnswer } from './kafka/broker-check.js';
 import { connectionOptions } from './kafka/connection-options.js';
 import { ensureTopics, type TopicSpec } from './kafka/ensure-topics.js';
+import { adminTopicLookup } from './sinks/output-topics.js';
 import { kafkaLogCreator, kafkaLogCreatorAtDebug, kafkaLogLevel } from './kafka/kafka-logger.js';
 import { ignoreKafkajsNegativeTimeouts } from './kafka/negative-timeout-warning.js';
 import { createLogger, type Logger } from './observability/logger.js';
@@ -71,6 +72,11 @@ async function main(): Promise<void> {
   const service = new EventService({
     kafka,
     writer: writerForConfig(config, dlqBrokers, dlqKafka),
+    // The writer's cluster: DLQ_BROKERS when set.
+    topicLookup: adminTopicLookup(
+      dlqKafka,
+      createsTopics(config) ? { numPartitions: config.kafka.topicPartitions } : undefined,
+    ),
     pipeline,
     logger,
     registry,
@@ -170,9 +176,13 @@ function probeClient(config: Config, brokers: string[], logger: Logger): Kafka {
   });
 }
 
+/** The local broker is ours to shape; a user's cluster only when CREATE_TOPICS says so. */
+function createsTopics(config: Config): boolean {
+  return config.kafka.brokers.length === 0 || config.kafka.createTopics;
+}
+
 async function prepareTopics(config: Config, kafka: Kafka, dlqKafka: Kafka, logger: Logger): Promise<void> {
-  // The local broker is ours to shape; a user's cluster only when CREATE_TOPICS says so.
-  const create = config.kafka.brokers.length === 0 || config.kafka.createTopics;
+  const create = createsTopics(config);
   const numPartitions = config.kafka.topicPartitions;
   const sourceTopics: TopicSpec[] = [{ topic: config.kafka.topic, numPartitions, setting: 'KAFKA_TOPIC' }];
   if (config.output.topic)

@@ -8,8 +8,20 @@ import type { PipelineContext } from './define-pipeline.js';
 export type TopicChoice<E> = (event: E, delivery: Delivery<E>) => string | readonly string[];
 
 /**
+ * What routeTo writes as the value: `'original'` (the default) the bytes the message came
+ * with, untouched; `'event'` the event as the chain left it (after `mapEvents`, `enrich`…),
+ * JSON-encoded. Key and headers are the original ones either way.
+ */
+export type RouteValue = 'original' | 'event';
+
+export interface RouteOptions extends ProcessOptions {
+  write?: RouteValue;
+}
+
+/**
  * Writes each message, key and value untouched, to the topic(s) chosen for its event, with
- * headers naming where it came from. The writes are handed over (`delivery.settleAfter`): the
+ * headers naming where it came from; with `options.write: 'event'` the value is the event as
+ * the chain left it, JSON-encoded (see RouteValue). The writes are handed over (`delivery.settleAfter`): the
  * message passes on at once and settles only when every write is acknowledged, so a worker
  * never waits for the broker and writes of many messages share a request. (A delivery without
  * `settleAfter`, built by hand, passes on once its writes are acknowledged.)
@@ -20,10 +32,13 @@ export type TopicChoice<E> = (event: E, delivery: Delivery<E>) => string | reado
 export function routeTo<E>(
   choose: TopicChoice<E>,
   context: PipelineContext,
+  options: RouteOptions = {},
+): OperatorFunction<Delivery<E>, Delivery<E>> {
+  const { write: value = 'original', ...given } = options;
   // Without PROCESS_TIMEOUT_MS: kafkajs ends a write by its own request timeout and retries,
   // and a write given up on here would still go out, then be written again.
-  options: ProcessOptions = { retry: { ...context.retry, attemptTimeoutMs: 0 } },
-): OperatorFunction<Delivery<E>, Delivery<E>> {
+  const processOptions: ProcessOptions =
+    Object.keys(given).length > 0 ? given : { retry: { ...context.retry, attemptTimeoutMs: 0 } };
   // Made once: the service applies the chain to every message on its own, and per message
   // this would build a retry operator and a map each time.
   const written = new WeakMap<Delivery<E>, Set<string>>();
@@ -32,7 +47,7 @@ export function routeTo<E>(
     const topics = typeof chosen === 'string' ? [chosen] : chosen;
     const message = {
       key: delivery.key,
-      value: delivery.value,
+      value: value === 'event' ? JSON.stringify(event) : delivery.value,
       headers: {
         ...delivery.headers,
         source_topic: delivery.topic,
@@ -62,7 +77,7 @@ export function routeTo<E>(
       throw writeFailed(failed, reason);
     }
     return undefined;
-  }, options);
+  }, processOptions);
   return concatMap((delivery) => {
     if (!delivery.settleAfter)
       return of(delivery).pipe(
@@ -80,8 +95,9 @@ export function routeTo<E>(
 export function forwardTo<E>(
   topic: string,
   context: PipelineContext,
+  options: RouteOptions = {},
 ): OperatorFunction<Delivery<E>, Delivery<E>> {
-  return routeTo<E>(() => topic, context);
+  return routeTo<E>(() => topic, context, options);
 }
 
 function writeFailed(topics: readonly string[], reason: unknown): StageError {

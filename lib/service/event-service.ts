@@ -16,6 +16,7 @@ import { handleMessage, type Settlement, type WorkerResult } from '../pipeline/h
 import { classify } from '../sinks/dead-letter.js';
 import { deadLetterSink } from '../sinks/dead-letter-sink.js';
 import { BatchingProducer } from '../sinks/batching-producer.js';
+import { OutputTopics, type TopicLookup } from '../sinks/output-topics.js';
 import type { RecordWriter } from '../sinks/record-writer.js';
 import { CreditGate } from '../source/credit-gate.js';
 import { GroupMembership } from '../source/group-membership.js';
@@ -61,6 +62,11 @@ export interface EventServiceDeps {
   pipeline: Pipeline;
   logger: Logger;
   registry?: Registry;
+  /**
+   * Looks up (and with CREATE_TOPICS creates) each topic the pipeline writes to before its
+   * first write, on the writer's cluster; without it, topics are not checked.
+   */
+  topicLookup?: TopicLookup;
 }
 
 /**
@@ -171,6 +177,22 @@ export class EventService {
 
   private counts: RunnerCounts | undefined;
 
+  /** One line per topic the pipeline writes to that does not exist, and /readyz naming it. */
+  private outputTopics(lookup: TopicLookup): OutputTopics {
+    const { logger } = this.deps;
+    return new OutputTopics(lookup, (topic, outcome) => {
+      if (outcome.created) {
+        logger.info('Created a topic the pipeline writes to (CREATE_TOPICS=true)', { topic });
+        return;
+      }
+      logger.error(
+        `Topic ${topic} that the pipeline writes to does not exist: create it, or set CREATE_TOPICS=true`,
+        { topic, error: outcome.error === undefined ? undefined : errorMessage(outcome.error) },
+      );
+      this.readiness.set('producer', false, `writes to ${topic} failing: the topic does not exist`);
+    });
+  }
+
   async start(): Promise<void> {
     const { settings, logger, pipeline } = this.deps;
     await this.writer.connect();
@@ -185,6 +207,7 @@ export class EventService {
     // Dead letters get requests of their own: a request fails as a whole, so a DLQ that is
     // down must not fail the output writes of valid events that would share its requests.
     const batching = new BatchingProducer(this.writer);
+    const outputTopics = this.deps.topicLookup && this.outputTopics(this.deps.topicLookup);
     const deadLetters = new BatchingProducer(this.writer);
     const chain = pipeline.build({
       schema: settings.schema,
@@ -192,14 +215,21 @@ export class EventService {
       retry: settings.retry,
       // Neither client reports a lost connection (they reconnect on the next request), so
       // readiness follows the writes themselves: a failed write is a producer that cannot deliver.
-      produce: (topic, message) =>
-        batching.send(topic, message).then(
-          () => this.readiness.set('producer', true),
-          (error: unknown) => {
-            this.readiness.set('producer', false, `writes failing: ${errorMessage(error)}`);
-            throw error;
-          },
-        ),
+      produce: (topic, message) => {
+        const send = () =>
+          batching.send(topic, message).then(
+            () => this.readiness.set('producer', true),
+            (error: unknown) => {
+              const reason = outputTopics?.isMissing(topic)
+                ? 'the topic does not exist'
+                : errorMessage(error);
+              this.readiness.set('producer', false, `writes to ${topic} failing: ${reason}`);
+              throw error;
+            },
+          );
+        const checked = outputTopics?.checked(topic);
+        return checked ? checked.then(send) : send();
+      },
       logger,
     });
     const writeDeadLetter = deadLetterSink({

@@ -3,7 +3,7 @@ import { lastValueFrom, of, toArray } from 'rxjs';
 import type { PipelineContext } from '../../lib/pipeline/define-pipeline.js';
 import type { Delivery, WorkerSlot } from '../../lib/pipeline/delivery.js';
 import { PendingAcks, type AcksOutcome } from '../../lib/pipeline/pending-acks.js';
-import { forwardTo } from '../../lib/pipeline/route-to.js';
+import { forwardTo, routeTo } from '../../lib/pipeline/route-to.js';
 import type { OutgoingMessage } from '../../lib/sinks/batching-producer.js';
 import { makeDelivery } from '../operators/support/delivery.js';
 
@@ -89,6 +89,51 @@ describe('forwardTo (routeTo)', () => {
     expect(writes).to.have.length(1);
     expect(passed, 'passed on before the acknowledgement').to.equal(undefined);
     writes[0]!.ack();
+    await tick();
+    expect(passed).to.equal(delivery);
+  });
+
+  it("writes the original bytes by default and the event as the chain left it with write: 'event'", async () => {
+    const { context, writes } = manualContext();
+    const acks = new PendingAcks();
+    const delivery = makeDelivery({
+      settleAfter: (ack) => acks.add(ack),
+      event: { id: 1, total: 12 },
+      value: Buffer.from('{"id":1}'),
+      key: Buffer.from('k-1'),
+      headers: { trace: 't-1' },
+    });
+
+    await lastValueFrom(
+      of(delivery).pipe(
+        routeTo(() => 'raw', context),
+        routeTo(() => 'made', context, { write: 'event' }),
+      ),
+    );
+    writes.forEach((w) => w.ack());
+    await tick();
+
+    const [raw, made] = writes.map((w) => w.message);
+    expect(raw!.value).to.equal(delivery.value);
+    expect(JSON.parse(String(made!.value))).to.deep.equal({ id: 1, total: 12 });
+    expect(made!.key).to.equal(delivery.key);
+    expect(made!.headers).to.include({ trace: 't-1', source_topic: 'events', source_offset: '42' });
+  });
+
+  it("keeps the context's retries when only write is given", async () => {
+    const { context, writes } = manualContext();
+    const retrying = { ...context, retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } };
+    const delivery = makeDelivery({ event: { id: 1 } });
+    let passed: unknown;
+
+    of(delivery)
+      .pipe(forwardTo('out', retrying, { write: 'event' }))
+      .subscribe((d) => (passed = d));
+    await tick();
+    writes[0]!.fail(new Error('not yet'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(writes, 'written again after the failure').to.have.length(2);
+    writes[1]!.ack();
     await tick();
     expect(passed).to.equal(delivery);
   });

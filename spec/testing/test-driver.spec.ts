@@ -5,6 +5,8 @@ import {
   defaultPipeline,
   definePipeline,
   forwardTo,
+  mapEvents,
+  routeTo,
   PermanentError,
   process,
   validate,
@@ -166,6 +168,35 @@ describe('createTestDriver', () => {
     it('refuses a partition the topic does not have', () => {
       const d = start(defaultPipeline, { partitions: 2 });
       expect(() => d.send({ value: {}, partition: 2 })).to.throw(RangeError, /from 0 to 1/);
+    });
+  });
+
+  describe('routeTo after mapEvents', () => {
+    const pricing = (write?: 'event') =>
+      definePipeline((ctx) =>
+        pipe(
+          decodeJson(),
+          mapEvents((event) => ({ ...(event as { Id: string }), priced: true })),
+          routeTo(() => 'out', ctx, write ? { write } : undefined),
+        ),
+      );
+
+    it('writes the original value by default', async () => {
+      const d = start(pricing());
+      d.send({ key: 'k-1', value: '{"Id":"e-1"}' });
+      await d.settle();
+      expect(d.producedTo('out').map((m) => m.value)).to.deep.equal(['{"Id":"e-1"}']);
+    });
+
+    it("writes the mapped event, JSON-encoded, with the original key and headers, with write: 'event'", async () => {
+      const d = start(pricing('event'));
+      d.send({ key: 'k-1', value: '{"Id":"e-1"}', headers: { trace: 't-1' } });
+      await d.settle();
+      const [written] = d.producedTo('out');
+      expect(JSON.parse(written!.value!)).to.deep.equal({ Id: 'e-1', priced: true });
+      expect(written!.key).to.equal('k-1');
+      expect(written!.headers).to.include({ trace: 't-1', source_topic: d.topic, source_offset: '0' });
+      expect(d.committed).to.deep.equal({ 0: '1' });
     });
   });
 

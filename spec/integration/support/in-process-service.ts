@@ -4,12 +4,14 @@ import { createLogger } from '../../../lib/observability/logger.js';
 import type { Pipeline } from '../../../lib/pipeline/define-pipeline.js';
 import { EventService, type EventServiceSettings } from '../../../lib/service/event-service.js';
 import { kafkajsWriter } from '../../../lib/sinks/kafkajs-writer.js';
+import type { TopicLookup } from '../../../lib/sinks/output-topics.js';
 import type { RecordWriter } from '../../../lib/sinks/record-writer.js';
 
 /**
  * The service inside the spec's process, for specs that watch its internals while it runs.
  * Its logs are dropped, unless `logStream` is given: then it receives the info-level JSON lines.
- * It writes through a kafkajs producer of `kafka` unless `writer` is given.
+ * It writes through a kafkajs producer of `kafka` unless `writer` is given, and checks the topics
+ * its pipeline writes to when `topicLookup` is given.
  */
 export function inProcessService(
   kafka: Kafka,
@@ -17,12 +19,14 @@ export function inProcessService(
   settings: Partial<EventServiceSettings> & { topic: string; groupId: string; dlqTopic: string },
   logStream?: Writable,
   writer: RecordWriter = kafkajsWriter(kafka),
+  topicLookup?: TopicLookup,
 ): EventService {
   const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
   return new EventService({
     kafka,
     writer,
     pipeline,
+    topicLookup,
     logger: createLogger({
       level: logStream ? 'info' : 'warn',
       serviceName: 'spec',
