@@ -66,7 +66,7 @@ describe('loadConfig', () => {
         recoveryTimeoutMs: 60000,
         fetchMaxBytes: 1048576,
         fetchMaxPartitionBytes: 262144,
-        producerClient: 'kafkajs',
+        producerClient: 'platformatic',
         ssl: { enabled: false, ca: '', cert: '', key: '', rejectUnauthorized: true },
         sasl: { mechanism: '', username: '', password: '' },
       });
