@@ -1,5 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import { ensureTopics } from '../kafka/ensure-topics.js';
+import { withAdmin } from '../kafka/with-admin.js';
 
 /** How the topics a pipeline writes to are looked up, and created when CREATE_TOPICS allows. */
 export interface TopicLookup {
@@ -77,20 +78,11 @@ export class OutputTopics {
  * replication factor, as CREATE_TOPICS makes the service's own topics.
  */
 export function adminTopicLookup(kafka: Kafka, create?: { numPartitions: number }): TopicLookup {
-  const withAdmin = async <T>(use: (admin: ReturnType<Kafka['admin']>) => Promise<T>): Promise<T> => {
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      return await use(admin);
-    } finally {
-      await admin.disconnect();
-    }
-  };
   return {
-    exists: (topic) => withAdmin(async (admin) => (await admin.listTopics()).includes(topic)),
+    exists: (topic) => withAdmin(kafka, async (admin) => (await admin.listTopics()).includes(topic)),
     create: create
       ? (topic) =>
-          withAdmin(async (admin) => {
+          withAdmin(kafka, async (admin) => {
             await ensureTopics(
               admin,
               [{ topic, numPartitions: create.numPartitions, setting: 'routeTo' }],

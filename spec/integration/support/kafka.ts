@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { withAdmin } from '../../../lib/kafka/with-admin.js';
 
 /** The broker the global fixture started (or KAFKA_BROKERS given to the run). */
 export function testBrokers(): string[] {
@@ -17,15 +18,7 @@ export function randomName(prefix: string): string {
   return `${prefix}-${randomBytes(6).toString('hex')}`;
 }
 
-export async function withAdmin<T>(kafka: Kafka, use: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    return await use(admin);
-  } finally {
-    await admin.disconnect();
-  }
-}
+export { withAdmin };
 
 /**
  * Creates a topic and waits until every partition has a leader. kafkajs's own waitForLeaders
