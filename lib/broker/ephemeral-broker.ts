@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './free-port.js';
+import { freePorts } from './free-port.js';
 import { launchJvmBroker, stopProcess, type JvmBroker, type ScramUser } from './jvm-broker.js';
 import { waitForBroker } from './wait-for-broker.js';
 
@@ -26,7 +26,7 @@ export interface RestartableBroker extends StartedBroker {
  * process: used by the test suites so they never collide with a developer's broker on 9092.
  */
 export async function startEphemeralJvmBroker(log?: (line: string) => void): Promise<RestartableBroker> {
-  return startEphemeral(log, undefined);
+  return (await startEphemeral(log, undefined)).broker;
 }
 
 /** A throw-away broker that also has a SASL_PLAINTEXT listener with SCRAM users. */
@@ -51,18 +51,17 @@ export interface ScramBrokerOptions {
 export async function startEphemeralScramBroker(options: ScramBrokerOptions): Promise<ScramBroker> {
   const [first] = options.users;
   if (first === undefined) throw new Error('startEphemeralScramBroker needs at least one user');
-  const saslPort = await freePort();
-  const sasl = { port: saslPort, users: options.users, probe: first };
-  const broker = await startEphemeral(options.log, sasl);
+  const { broker, saslPort } = await startEphemeral(options.log, { users: options.users, probe: first });
   return { ...broker, saslBootstrap: `127.0.0.1:${saslPort}`, users: options.users };
 }
 
 async function startEphemeral(
   log: ((line: string) => void) | undefined,
-  sasl: { port: number; users: ScramUser[]; probe: ScramUser } | undefined,
-): Promise<RestartableBroker> {
+  sasl: { users: ScramUser[]; probe: ScramUser } | undefined,
+): Promise<{ broker: RestartableBroker; saslPort: number }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'myeventstream-kafka-'));
-  const [port, controllerPort] = [await freePort(), await freePort()];
+  // All listeners' ports chosen at once, so no two of them can be the same.
+  const [port, controllerPort, saslPort] = (await freePorts(3)) as [number, number, number];
   let current: JvmBroker | undefined;
   const launch = async () => {
     current = launchJvmBroker({
@@ -71,7 +70,7 @@ async function startEphemeral(
       dataDir,
       detached: false,
       ...(log ? { log } : {}),
-      ...(sasl ? { sasl: { port: sasl.port, users: sasl.users } } : {}),
+      ...(sasl ? { sasl: { port: saslPort, users: sasl.users } } : {}),
     });
     await waitForBroker(current.bootstrap, { timeoutMs: 120_000, isAlive: current.isAlive });
     if (sasl && current.saslBootstrap !== undefined) {
@@ -97,5 +96,5 @@ async function startEphemeral(
     await stop();
     throw error;
   }
-  return { bootstrap: `127.0.0.1:${port}`, kind: 'jvm', stop, halt, resume: launch };
+  return { broker: { bootstrap: `127.0.0.1:${port}`, kind: 'jvm', stop, halt, resume: launch }, saslPort };
 }

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { freePort } from './free-port.js';
+import { freePorts } from './free-port.js';
 import { kafkaClusterId, killProcess, launchJvmBroker, stopProcess, type JvmBroker } from './jvm-broker.js';
 import type { QuorumVoter } from './server-properties.js';
 import { waitForBroker } from './wait-for-broker.js';
@@ -47,8 +47,9 @@ export async function startEphemeralJvmCluster(options: ClusterOptions = {}): Pr
   const root = mkdtempSync(join(tmpdir(), 'myeventstream-cluster-'));
   const clusterId = kafkaClusterId();
   const addresses: Array<{ nodeId: number; port: number; controllerPort: number }> = [];
+  const ports = await freePorts(2 * size);
   for (let nodeId = 1; nodeId <= size; nodeId++)
-    addresses.push({ nodeId, port: await freePort(), controllerPort: await freePort() });
+    addresses.push({ nodeId, port: ports[2 * nodeId - 2]!, controllerPort: ports[2 * nodeId - 1]! });
   const voters: QuorumVoter[] = addresses.map(({ nodeId, controllerPort }) => ({ nodeId, controllerPort }));
 
   const nodes = addresses.map(({ nodeId, port, controllerPort }) => {
