@@ -5,7 +5,7 @@
 export { decodeJson } from './operators/decode-json.js';
 export { validate } from './operators/validate.js';
 export { process, type ProcessOptions } from './operators/process.js';
-export { backoffDelay, type BackoffPolicy } from './operators/backoff.js';
+export { backoffDelay, type BackoffPolicy } from './core/backoff.js';
 export { filterEvents } from './operators/filter-events.js';
 export { mapEvents } from './operators/map-events.js';
 export { enrich } from './operators/enrich.js';
@@ -23,7 +23,7 @@ export {
   type PipelineContext,
 } from './pipeline/define-pipeline.js';
 export { defaultPipeline } from './pipeline/default-pipeline.js';
-export type { Delivery, DeliveryHooks, WorkerSlot } from './pipeline/delivery.js';
+export type { Delivery, DeliveryHooks, WorkerSlot } from './core/delivery.js';
 export type { OutgoingMessage } from './sinks/batching-producer.js';
 export {
   PermanentError,
@@ -33,4 +33,4 @@ export {
   type ErrorCode,
   type Stage,
   type SchemaViolation,
-} from './errors.js';
+} from './core/errors.js';

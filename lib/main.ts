@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import { startLocalBroker } from './broker/local-broker.js';
 import { describeConfig, loadConfig, type Config } from './config/load-config.js';
 import { SETTINGS } from './config/schema.js';
-import { errorMessage } from './errors.js';
+import { errorMessage } from './core/errors.js';
 import {
   authenticationLogsAsWarnings,
   explainAuthenticationFailures,

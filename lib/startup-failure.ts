@@ -1,6 +1,6 @@
 import { BrokerUnavailableError } from './broker/broker-unavailable-error.js';
 import { ConfigError } from './config/config-error.js';
-import { errorMessage } from './errors.js';
+import { errorMessage } from './core/errors.js';
 import { KafkaAuthenticationError } from './kafka/authentication-failure.js';
 import { formatLogLine } from './observability/logger.js';
 

@@ -8,14 +8,14 @@ import {
   StageError,
   type ErrorCode,
   type Stage,
-} from '../lib/errors.js';
+} from '../lib/core/errors.js';
 import { decodeJson } from '../lib/operators/decode-json.js';
 import { mapEvents } from '../lib/operators/map-events.js';
 import { process } from '../lib/operators/process.js';
 import { validate } from '../lib/operators/validate.js';
 import type { PipelineContext } from '../lib/pipeline/define-pipeline.js';
-import type { Delivery } from '../lib/pipeline/delivery.js';
-import { handleMessage, type Settlement } from '../lib/pipeline/handle-message.js';
+import type { Delivery } from '../lib/core/delivery.js';
+import { handleMessage, type Settlement } from '../lib/core/handle-message.js';
 import { forwardTo } from '../lib/pipeline/route-to.js';
 import { classify } from '../lib/sinks/dead-letter.js';
 import { makeDelivery } from './operators/support/delivery.js';

@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { splitBrokers } from '../config/schema.js';
-import { ERROR_CODES, STAGES } from '../errors.js';
+import { ERROR_CODES, STAGES } from '../core/errors.js';
 import { UsageError } from './errors.js';
 import type { Selection } from './selection.js';
 import type { ConnectionFlags } from './settings.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, type Admin, type EachBatchPayload, type KafkaMessage } from 'kafkajs';
-import { errorMessage } from '../errors.js';
+import { errorMessage } from '../core/errors.js';
 import { kafkaLogCreator } from '../kafka/kafka-logger.js';
 import { createLogger } from '../observability/logger.js';
 import { withCoordinatorRetries } from './coordinator-retries.js';

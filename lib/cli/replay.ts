@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Partitioners, type Admin, type Kafka, type Producer } from 'kafkajs';
-import { errorMessage } from '../errors.js';
+import { errorMessage } from '../core/errors.js';
 import type { ReplayOptions } from './args.js';
 import { describeShown, showBytes, terminalSafe, type ShownBytes } from './display.js';
 import { CliFailure } from './errors.js';

@@ -1,6 +1,6 @@
 import { ConfigError } from '../config/config-error.js';
 import { loadConfig } from '../config/load-config.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage } from '../core/errors.js';
 import { parseCommand, type Command } from './args.js';
 import { CliFailure, EXIT, UsageError } from './errors.js';
 import { inspect } from './inspect.js';

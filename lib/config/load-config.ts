@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { Ajv, type Schema as JsonSchema } from 'ajv';
 import convict from 'convict';
 import dotenv from 'dotenv';
-import { errorMessage } from '../errors.js';
+import { errorMessage } from '../core/errors.js';
 import { connectionOptions } from '../kafka/connection-options.js';
 import { projectRoot } from '../project-root.js';
 import { ConfigError } from './config-error.js';

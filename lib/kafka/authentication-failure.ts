@@ -1,5 +1,5 @@
 import { logLevel, type Kafka, type logCreator, type LogEntry } from 'kafkajs';
-import { errorMessage } from '../errors.js';
+import { errorMessage } from '../core/errors.js';
 import type { KafkaSecurity } from './connection-options.js';
 
 type Sasl = KafkaSecurity['sasl'];

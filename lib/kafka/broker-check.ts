@@ -1,5 +1,5 @@
 import type { Kafka, RetryOptions } from 'kafkajs';
-import { errorMessage } from '../errors.js';
+import { errorMessage } from '../core/errors.js';
 import { StartupError } from '../startup-failure.js';
 import { KafkaAuthenticationError } from './authentication-failure.js';
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import type { KafkaConfig, SASLOptions } from 'kafkajs';
 import { ConfigError } from '../config/config-error.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage } from '../core/errors.js';
 import type { RawConfig } from '../config/schema.js';
 
 /** The security settings: KAFKA_SSL* and KAFKA_SASL*. */

@@ -1,6 +1,6 @@
 import { Counter, Gauge, collectDefaultMetrics, type Registry } from 'prom-client';
 import { FastHistogram } from './fast-histogram.js';
-import { DEAD_LETTER_KINDS, type ErrorCode, type Stage } from '../errors.js';
+import { DEAD_LETTER_KINDS, type ErrorCode, type Stage } from '../core/errors.js';
 
 /** How a message left the process stage; a closed set so it can be a label. */
 export const OUTCOMES = ['processed', 'dead_lettered'] as const;

@@ -1,6 +1,6 @@
 import { map, type OperatorFunction } from 'rxjs';
-import { errorMessage, StageError, type ErrorCode } from '../errors.js';
-import { withEvent, type Delivery } from '../pipeline/delivery.js';
+import { errorMessage, StageError, type ErrorCode } from '../core/errors.js';
+import { withEvent, type Delivery } from '../core/delivery.js';
 
 export interface DecodeJsonOptions {
   /**

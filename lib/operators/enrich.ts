@@ -1,5 +1,5 @@
 import type { OperatorFunction } from 'rxjs';
-import type { Delivery } from '../pipeline/delivery.js';
+import type { Delivery } from '../core/delivery.js';
 import { process, type ProcessOptions } from './process.js';
 
 /**

@@ -1,5 +1,5 @@
 import { filter, type OperatorFunction } from 'rxjs';
-import type { Delivery } from '../pipeline/delivery.js';
+import type { Delivery } from '../core/delivery.js';
 
 /**
  * Keeps the messages whose event passes `predicate`. A message filtered out is done: it

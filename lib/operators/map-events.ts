@@ -1,6 +1,6 @@
 import { map, type OperatorFunction } from 'rxjs';
-import { errorMessage, StageError } from '../errors.js';
-import { withEvent, type Delivery } from '../pipeline/delivery.js';
+import { errorMessage, StageError } from '../core/errors.js';
+import { withEvent, type Delivery } from '../core/delivery.js';
 
 /**
  * Replaces each event with `project(event)`. The projection is synchronous and pure, so a throw

@@ -7,10 +7,10 @@ import {
   type SchedulerLike,
   type Unsubscribable,
 } from 'rxjs';
-import { errorMessage, isRetriable, StageError } from '../errors.js';
-import { onAbort } from '../pipeline/abort-callbacks.js';
-import { withEvent, type Delivery, type DeliveryHooks } from '../pipeline/delivery.js';
-import { backoffDelay, resolveBackoffPolicy, type BackoffPolicy } from './backoff.js';
+import { errorMessage, isRetriable, StageError } from '../core/errors.js';
+import { onAbort } from '../core/abort-callbacks.js';
+import { withEvent, type Delivery, type DeliveryHooks } from '../core/delivery.js';
+import { backoffDelay, resolveBackoffPolicy, type BackoffPolicy } from '../core/backoff.js';
 
 export interface ProcessOptions {
   /**

@@ -6,8 +6,8 @@ import {
   type ValidateFunction,
 } from 'ajv';
 import { map, type OperatorFunction } from 'rxjs';
-import { errorMessage, StageError, type SchemaViolation } from '../errors.js';
-import type { Delivery } from '../pipeline/delivery.js';
+import { errorMessage, StageError, type SchemaViolation } from '../core/errors.js';
+import type { Delivery } from '../core/delivery.js';
 
 export interface ValidateOptions {
   /** Extra ajv options (e.g. `formats`); `allErrors` and `strict` are always true. */

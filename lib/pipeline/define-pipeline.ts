@@ -1,8 +1,8 @@
 import type { OperatorFunction } from 'rxjs';
 import type { Logger } from 'winston';
-import type { BackoffPolicy } from '../operators/backoff.js';
+import type { BackoffPolicy } from '../core/backoff.js';
 import type { OutgoingMessage } from '../sinks/batching-producer.js';
-import type { Delivery } from './delivery.js';
+import type { Delivery } from '../core/delivery.js';
 
 /** What a pipeline may use: its configuration and the service's producer. */
 export interface PipelineContext {

@@ -1,7 +1,7 @@
 import { concatMap, map, of, type OperatorFunction } from 'rxjs';
-import { StageError } from '../errors.js';
+import { StageError } from '../core/errors.js';
 import { process, type ProcessOptions } from '../operators/process.js';
-import type { Delivery } from './delivery.js';
+import type { Delivery } from '../core/delivery.js';
 import type { PipelineContext } from './define-pipeline.js';
 
 /** Where an event goes: one topic, or several (each gets the same message). */

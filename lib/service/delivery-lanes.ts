@@ -1,5 +1,5 @@
 import type { ProcessingOrder } from '../config/schema.js';
-import type { Delivery } from '../pipeline/delivery.js';
+import type { Delivery } from '../core/delivery.js';
 
 /**
  * The lane of a delivery under PROCESSING_ORDER: deliveries of one lane are handled one at a

@@ -1,5 +1,5 @@
 import { Observable, type OperatorFunction, Subscription } from 'rxjs';
-import type { Settlement, WorkerResult } from '../pipeline/handle-message.js';
+import type { Settlement, WorkerResult } from '../core/handle-message.js';
 
 /**
  * Turns what workers hand on into settlements: a settlement passes straight through, an

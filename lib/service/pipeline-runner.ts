@@ -1,7 +1,7 @@
 import { Observable, type OperatorFunction, tap } from 'rxjs';
 import type { ProcessingOrder } from '../config/schema.js';
-import type { Delivery } from '../pipeline/delivery.js';
-import type { MessageHandler, Settlement } from '../pipeline/handle-message.js';
+import type { Delivery } from '../core/delivery.js';
+import type { MessageHandler, Settlement } from '../core/handle-message.js';
 import { deliveryLane } from './delivery-lanes.js';
 import { flattenSettlements } from './flatten-settlements.js';
 import { inLaneOrder } from './lane-order.js';

@@ -11,8 +11,8 @@ import {
   tap,
   throwError,
 } from 'rxjs';
-import type { Delivery, WorkerSlot } from '../pipeline/delivery.js';
-import type { MessageHandler, WorkerResult } from '../pipeline/handle-message.js';
+import type { Delivery, WorkerSlot } from '../core/delivery.js';
+import type { MessageHandler, WorkerResult } from '../core/handle-message.js';
 
 /**
  * When a worker frees up, mergeMap starts the next buffered turn from inside the finished one's

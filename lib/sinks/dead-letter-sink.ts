@@ -1,7 +1,7 @@
 import { defer, EMPTY, type Observable, retry, takeUntil, tap, timer } from 'rxjs';
-import { backoffDelay, type BackoffPolicy } from '../operators/backoff.js';
-import { abortOf } from '../pipeline/abort-callbacks.js';
-import type { Delivery } from '../pipeline/delivery.js';
+import { backoffDelay, type BackoffPolicy } from '../core/backoff.js';
+import { abortOf } from '../core/abort-callbacks.js';
+import type { Delivery } from '../core/delivery.js';
 import type { BatchingProducer } from './batching-producer.js';
 import { deadLetter, type DeadLetterContext } from './dead-letter.js';
 

@@ -1,6 +1,6 @@
 import type { IHeaders } from 'kafkajs';
-import { errorMessage, StageError, type ErrorCode, type Stage } from '../errors.js';
-import type { Delivery } from '../pipeline/delivery.js';
+import { errorMessage, StageError, type ErrorCode, type Stage } from '../core/errors.js';
+import type { Delivery } from '../core/delivery.js';
 import type { OutgoingMessage } from './batching-producer.js';
 
 export interface DeadLetterContext {

@@ -1,5 +1,5 @@
 import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
-import { errorMessage, isRetriable } from '../errors.js';
+import { errorMessage, isRetriable } from '../core/errors.js';
 import { recordingPartitioner } from './recording-partitioner.js';
 import {
   KafkaWriteError,

@@ -1,5 +1,5 @@
 import { Producer, type ClusterMetadata, type ProducerOptions } from '@platformatic/kafka';
-import { errorMessage, isRetriable } from '../errors.js';
+import { errorMessage, isRetriable } from '../core/errors.js';
 import { defaultPartitioner } from '../kafka/key-partitioner.js';
 import type { PlatformaticConnectionOptions } from '../kafka/platformatic-connection-options.js';
 import {

@@ -2,7 +2,7 @@ import type { Consumer, EachBatchPayload, IHeaders, KafkaMessage } from 'kafkajs
 import { Observable, type Subscriber } from 'rxjs';
 import type { PartitionClaim, TopicPartitionOffset } from '../commit/offset-tracker.js';
 import { compareOffsets } from '../commit/offsets.js';
-import type { Delivery, DeliveryHooks } from '../pipeline/delivery.js';
+import type { Delivery, DeliveryHooks } from '../core/delivery.js';
 import { continuationOf } from './batch-continuity.js';
 import type { CreditGate } from './credit-gate.js';
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { DEAD_LETTER_HEADERS, headerText, letterInfo } from '../../lib/cli/letter.js';
-import { StageError } from '../../lib/errors.js';
+import { StageError } from '../../lib/core/errors.js';
 import { deadLetter } from '../../lib/sinks/dead-letter.js';
 import { makeDelivery } from '../operators/support/delivery.js';
 

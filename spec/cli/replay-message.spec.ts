@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { IHeaders } from 'kafkajs';
 import { DEAD_LETTER_HEADERS, letterInfo, type DlqRecord } from '../../lib/cli/letter.js';
 import { partitionFor, replayedFrom, replayedMessage, targetOf } from '../../lib/cli/replay-message.js';
-import { StageError } from '../../lib/errors.js';
+import { StageError } from '../../lib/core/errors.js';
 import { deadLetter } from '../../lib/sinks/dead-letter.js';
 import { makeDelivery } from '../operators/support/delivery.js';
 

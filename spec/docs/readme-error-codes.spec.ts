@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ERROR_CODES, RAISED_IN } from '../../lib/errors.js';
+import { ERROR_CODES, RAISED_IN } from '../../lib/core/errors.js';
 import { projectRoot } from '../../lib/project-root.js';
 
 describe('README: error codes', () => {

@@ -6,7 +6,7 @@ import { boundedRead, createKafka } from '../../lib/cli/kafka-io.js';
 import { DEAD_LETTER_HEADERS } from '../../lib/cli/letter.js';
 import type { ReplayResult } from '../../lib/cli/replay.js';
 import type { Summary } from '../../lib/cli/summary.js';
-import { StageError, type ErrorCode, type Stage } from '../../lib/errors.js';
+import { StageError, type ErrorCode, type Stage } from '../../lib/core/errors.js';
 import { projectRoot } from '../../lib/project-root.js';
 import { deadLetter } from '../../lib/sinks/dead-letter.js';
 import { makeDelivery } from '../operators/support/delivery.js';

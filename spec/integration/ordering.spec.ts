@@ -4,7 +4,7 @@ import { pipe, tap } from 'rxjs';
 import type { ProcessingOrder, ProducerClient } from '../../lib/config/schema.js';
 import { decodeJson } from '../../lib/operators/decode-json.js';
 import { process } from '../../lib/operators/process.js';
-import type { Delivery } from '../../lib/pipeline/delivery.js';
+import type { Delivery } from '../../lib/core/delivery.js';
 import { definePipeline } from '../../lib/pipeline/define-pipeline.js';
 import { forwardTo } from '../../lib/pipeline/route-to.js';
 import { platformaticWriter } from '../../lib/sinks/platformatic-writer.js';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Registry, register as globalRegister } from 'prom-client';
-import { DEAD_LETTER_KINDS } from '../../lib/errors.js';
+import { DEAD_LETTER_KINDS } from '../../lib/core/errors.js';
 import { createMetrics } from '../../lib/observability/metrics.js';
 
 const GO_NAMES = [

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { catchError, of } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { StageError, type ErrorCode } from '../../lib/errors.js';
+import { StageError, type ErrorCode } from '../../lib/core/errors.js';
 import { decodeJson, type DecodeJsonOptions } from '../../lib/operators/decode-json.js';
-import { withEvent, type Delivery } from '../../lib/pipeline/delivery.js';
+import { withEvent, type Delivery } from '../../lib/core/delivery.js';
 import { makeDelivery } from './support/delivery.js';
 import { marbleScheduler } from '../support/marbles.js';
 

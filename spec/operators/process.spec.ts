@@ -11,14 +11,9 @@ import {
   VirtualTimeScheduler,
 } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { PermanentError, StageError } from '../../lib/errors.js';
+import { PermanentError, StageError } from '../../lib/core/errors.js';
 import { process, type ProcessOptions } from '../../lib/operators/process.js';
-import {
-  withEvent,
-  type Delivery,
-  type DeliveryHooks,
-  type WorkerSlot,
-} from '../../lib/pipeline/delivery.js';
+import { withEvent, type Delivery, type DeliveryHooks, type WorkerSlot } from '../../lib/core/delivery.js';
 import { makeDelivery } from './support/delivery.js';
 import { marbleScheduler } from '../support/marbles.js';
 

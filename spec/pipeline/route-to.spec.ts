@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { lastValueFrom, of, toArray } from 'rxjs';
 import type { PipelineContext } from '../../lib/pipeline/define-pipeline.js';
-import type { Delivery, WorkerSlot } from '../../lib/pipeline/delivery.js';
-import { PendingAcks, type AcksOutcome } from '../../lib/pipeline/pending-acks.js';
+import type { Delivery, WorkerSlot } from '../../lib/core/delivery.js';
+import { PendingAcks, type AcksOutcome } from '../../lib/core/pending-acks.js';
 import { forwardTo, routeTo } from '../../lib/pipeline/route-to.js';
 import type { OutgoingMessage } from '../../lib/sinks/batching-producer.js';
 import { makeDelivery } from '../operators/support/delivery.js';

@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs';
-import type { Settlement, WorkerResult } from '../../lib/pipeline/handle-message.js';
+import type { Settlement, WorkerResult } from '../../lib/core/handle-message.js';
 import { flattenSettlements } from '../../lib/service/flatten-settlements.js';
 import { makeDelivery } from '../operators/support/delivery.js';
 import { marbleScheduler } from '../support/marbles.js';

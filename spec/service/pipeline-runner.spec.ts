@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { of, Subject, switchMap, take, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import type { Delivery } from '../../lib/pipeline/delivery.js';
-import type { Settlement, WorkerResult } from '../../lib/pipeline/handle-message.js';
+import type { Delivery } from '../../lib/core/delivery.js';
+import type { Settlement, WorkerResult } from '../../lib/core/handle-message.js';
 import { runPipeline, type RunnerCounts } from '../../lib/service/pipeline-runner.js';
 import { makeDelivery } from '../operators/support/delivery.js';
 import { marbleScheduler } from '../support/marbles.js';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { StageError, type SchemaViolation } from '../../lib/errors.js';
+import { StageError, type SchemaViolation } from '../../lib/core/errors.js';
 import { classify, deadLetter, type DeadLetterContext } from '../../lib/sinks/dead-letter.js';
 import { makeDelivery } from '../operators/support/delivery.js';
 

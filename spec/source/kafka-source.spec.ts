@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type { Subscription } from 'rxjs';
 import { OffsetTracker } from '../../lib/commit/offset-tracker.js';
-import type { Delivery } from '../../lib/pipeline/delivery.js';
-import { NO_HOOKS } from '../../lib/pipeline/delivery.js';
+import type { Delivery } from '../../lib/core/delivery.js';
+import { NO_HOOKS } from '../../lib/core/delivery.js';
 import { CreditGate } from '../../lib/source/credit-gate.js';
 import { kafkaSource } from '../../lib/source/kafka-source.js';
 

@@ -1,5 +1,5 @@
 import { AssertionError, expect } from 'chai';
-import { PermanentError, StageError, type StageErrorOptions } from '../../lib/errors.js';
+import { PermanentError, StageError, type StageErrorOptions } from '../../lib/core/errors.js';
 import { marbleScheduler } from './marbles.js';
 
 const boom = new Error('boom');

@@ -1,4 +1,4 @@
-import { NO_HOOKS, type Delivery } from '../../../lib/pipeline/delivery.js';
+import { NO_HOOKS, type Delivery } from '../../../lib/core/delivery.js';
 
 /**
  * A delivery as the consumer would build it, with its own AbortController signal, for specs.

@@ -1,12 +1,12 @@
 import { expect } from 'chai';
 import { filter, map, mergeMap, Observable, of, type OperatorFunction, pipe } from 'rxjs';
-import type { Delivery, WorkerSlot } from '../../lib/pipeline/delivery.js';
+import type { Delivery, WorkerSlot } from '../../lib/core/delivery.js';
 import {
   handleMessage,
   type DeadLetterWriter,
   type MessageHandler,
   type Settlement,
-} from '../../lib/pipeline/handle-message.js';
+} from '../../lib/core/handle-message.js';
 import { flattenSettlements } from '../../lib/service/flatten-settlements.js';
 import { makeDelivery } from '../operators/support/delivery.js';
 import { marbleScheduler } from '../support/marbles.js';

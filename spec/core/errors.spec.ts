@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createServer } from 'node:net';
-import { isRetriable, PermanentError, StageError } from '../lib/errors.js';
+import { isRetriable, PermanentError, StageError } from '../../lib/core/errors.js';
 
 /** A local port nothing listens on: bound once, then closed. */
 async function closedPort(): Promise<number> {

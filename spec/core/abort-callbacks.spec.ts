@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { getEventListeners } from 'node:events';
-import { abortOf, onAbort } from '../../lib/pipeline/abort-callbacks.js';
+import { abortOf, onAbort } from '../../lib/core/abort-callbacks.js';
 
 describe('onAbort', () => {
   it('calls every waiting callback once on abort, through one listener on the signal', () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { backoffDelay, DEFAULT_BACKOFF_POLICY, resolveBackoffPolicy } from '../../lib/operators/backoff.js';
+import { backoffDelay, DEFAULT_BACKOFF_POLICY, resolveBackoffPolicy } from '../../lib/core/backoff.js';
 
 const middle = () => 0.5;
 
