@@ -1,5 +1,5 @@
-import type { IHeaders } from 'kafkajs';
 import type { Observable } from 'rxjs';
+import type { MessageHeaders } from './headers.js';
 
 /** Callbacks the service hands each message so stages can report without knowing metrics. */
 export interface DeliveryHooks {
@@ -29,7 +29,7 @@ export interface WorkerSlot {
 export const NO_HOOKS: DeliveryHooks = { onRetry: () => undefined, onRetryExhausted: () => undefined };
 
 /**
- * One Kafka message on its way through the pipeline. Offsets stay strings (they exceed 2^53).
+ * One message on its way through the pipeline, from whichever broker. Offsets stay strings (they exceed 2^53).
  * `event` is empty until a decode stage fills it; later stages may replace it.
  */
 export interface Delivery<E = unknown> {
@@ -38,8 +38,8 @@ export interface Delivery<E = unknown> {
   readonly offset: string;
   readonly key: Buffer | null;
   readonly value: Buffer | null;
-  readonly headers: IHeaders;
-  /** Broker timestamp, milliseconds since the epoch, as a string (kafkajs's form). */
+  readonly headers: MessageHeaders;
+  /** Broker timestamp, milliseconds since the epoch, as a string (as kafkajs gives it). */
   readonly timestamp: string;
   /**
    * The partition's ownership the message was fetched under: it lasts while the partition stays

@@ -1,6 +1,6 @@
-import type { IHeaders } from 'kafkajs';
 import { errorMessage, StageError, type ErrorCode, type Stage } from '../core/errors.js';
 import type { Delivery } from '../core/delivery.js';
+import type { MessageHeaders } from '../core/headers.js';
 import type { OutgoingMessage } from './batching-producer.js';
 
 export interface DeadLetterContext {
@@ -23,7 +23,7 @@ export function classify(error: unknown): { stage: Stage; code: ErrorCode; attem
 export function deadLetter(delivery: Delivery, error: unknown, context: DeadLetterContext): OutgoingMessage {
   const { stage, code, attempts } = classify(error);
   const now = context.now ?? (() => new Date());
-  const headers: IHeaders = {
+  const headers: MessageHeaders = {
     ...delivery.headers,
     original_topic: delivery.topic,
     original_partition: String(delivery.partition),

@@ -1,10 +1,10 @@
-import type { IHeaders } from 'kafkajs';
+import type { MessageHeaders } from '../core/headers.js';
 
 /** A message to write: key and value bytes (or text), headers. */
 export interface OutgoingMessage {
   key: Buffer | string | null;
   value: Buffer | string | null;
-  headers?: IHeaders;
+  headers?: MessageHeaders;
 }
 
 /** A message and the topic it goes to. */

@@ -1,4 +1,4 @@
-import type { IHeaders } from 'kafkajs';
+import type { MessageHeaders } from '../core/headers.js';
 import type { OutgoingMessage } from '../sinks/batching-producer.js';
 
 /** A header value as a test may give it: text, bytes, or several values under one name. */
@@ -70,8 +70,8 @@ export function valueBytes(value: TestValue): Buffer | null {
   return Buffer.from(json, 'utf8');
 }
 
-export function headerBytes(headers: Record<string, TestHeaderValue> = {}): IHeaders {
-  const result: IHeaders = {};
+export function headerBytes(headers: Record<string, TestHeaderValue> = {}): MessageHeaders {
+  const result: MessageHeaders = {};
   for (const [name, value] of Object.entries(headers)) {
     result[name] = Array.isArray(value) ? value.map((v) => toBytes(v) as Buffer) : (toBytes(value) as Buffer);
   }
@@ -101,7 +101,7 @@ function text(value: Buffer | string | null | undefined): string | null {
   return typeof value === 'string' ? value : value.toString('utf8');
 }
 
-function headerText(headers: IHeaders = {}): Record<string, string | string[]> {
+function headerText(headers: MessageHeaders = {}): Record<string, string | string[]> {
   const result: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;
