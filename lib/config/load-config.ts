@@ -4,7 +4,6 @@ import { Ajv, type Schema as JsonSchema } from 'ajv';
 import convict from 'convict';
 import dotenv from 'dotenv';
 import { errorMessage } from '../core/errors.js';
-import { connectionOptions } from '../kafka/connection-options.js';
 import { projectRoot } from '../project-root.js';
 import { ConfigError } from './config-error.js';
 import {
@@ -16,6 +15,7 @@ import {
   type RawConfig,
   type Setting,
 } from './schema.js';
+import { tlsOptions } from './tls-files.js';
 
 /** The validated configuration, brokers split and paths resolved. */
 export interface Config {
@@ -82,7 +82,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: LoadCo
   checkSasl(raw.kafka.sasl);
   const ssl = sslFiles(raw.kafka.ssl);
   // Reads the PEM files once, so one that holds no certificate or key stops start-up here.
-  connectionOptions({ ssl, sasl: raw.kafka.sasl });
+  if (ssl.enabled) tlsOptions(ssl);
   const brokers = splitBrokers(raw.kafka.brokers) ?? [];
   const schemaPath =
     raw.pipeline.schemaPath === ''

@@ -1,10 +1,6 @@
-import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import type { KafkaConfig, SASLOptions } from 'kafkajs';
-import { ConfigError } from '../config/config-error.js';
-import { errorMessage } from '../core/errors.js';
 import type { RawConfig } from '../config/schema.js';
+import { tlsOptions } from '../config/tls-files.js';
 
 /** The security settings: KAFKA_SSL* and KAFKA_SASL*. */
 export type KafkaSecurity = Pick<RawConfig['kafka'], 'ssl' | 'sasl'>;
@@ -12,13 +8,10 @@ export type KafkaSecurity = Pick<RawConfig['kafka'], 'ssl' | 'sasl'>;
 /** What goes into `new Kafka({...})` besides the brokers: only the keys that are set. */
 export type KafkaConnectionOptions = Pick<KafkaConfig, 'ssl' | 'sasl'>;
 
-const CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
-
 /**
  * The kafkajs `ssl` and `sasl` options of the security settings, the same for every client of
  * the service (source, output, admin, and the DLQ_BROKERS client). The PEM files are read and
- * checked here: a file that holds no certificate, a key that does not parse or does not belong
- * to the certificate throws a ConfigError naming the variable and the path, never the contents.
+ * checked by tlsOptions (a bad one throws a ConfigError naming the variable and the path).
  */
 export function connectionOptions(security: KafkaSecurity): KafkaConnectionOptions {
   const { ssl, sasl } = security;
@@ -33,63 +26,4 @@ export function connectionOptions(security: KafkaSecurity): KafkaConnectionOptio
     options.sasl = credentials;
   }
   return options;
-}
-
-function tlsOptions(ssl: KafkaSecurity['ssl']): TlsOptions {
-  const options: TlsOptions = { rejectUnauthorized: ssl.rejectUnauthorized };
-  // Without a CA file, Node's bundled CAs verify the brokers.
-  if (ssl.ca !== '') options.ca = [certificates('KAFKA_SSL_CA', ssl.ca).pem];
-  if (ssl.cert !== '' || ssl.key !== '') {
-    const cert = certificates('KAFKA_SSL_CERT', ssl.cert);
-    const key = privateKey(ssl.key);
-    if (!cert.first.checkPrivateKey(key.object)) {
-      throw new ConfigError(
-        `KAFKA_SSL_KEY does not belong to the certificate of KAFKA_SSL_CERT (${ssl.key}, ${ssl.cert})`,
-      );
-    }
-    options.cert = cert.pem;
-    options.key = key.pem;
-  }
-  return options;
-}
-
-/** A PEM file of one or more certificates (a CA bundle, or a certificate and its chain). */
-function certificates(env: string, path: string): { pem: string; first: X509Certificate } {
-  const pem = readPem(env, path);
-  const blocks = pem.match(CERTIFICATE) ?? [];
-  const parsed = blocks.map((block) => {
-    try {
-      return new X509Certificate(block);
-    } catch {
-      return undefined;
-    }
-  });
-  const [first] = parsed;
-  if (first === undefined || parsed.includes(undefined)) {
-    throw new ConfigError(`${env} must be a PEM file of certificates: ${path}`);
-  }
-  return { pem, first };
-}
-
-function privateKey(path: string): { pem: string; object: KeyObject } {
-  const pem = readPem('KAFKA_SSL_KEY', path);
-  try {
-    return { pem, object: createPrivateKey({ key: pem, format: 'pem' }) };
-  } catch {
-    // Node's reason (e.g. a passphrase is needed) names no contents, but is cryptic; say what works.
-    throw new ConfigError(`KAFKA_SSL_KEY must be a PEM file of an unencrypted private key: ${path}`);
-  }
-}
-
-function readPem(env: string, path: string): string {
-  if (path === '') throw new ConfigError(`${env} must be set with ${partnerOf(env)}`);
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new ConfigError(`${env} cannot be read: ${errorMessage(error)}`);
-  }
-}
-
-function partnerOf(env: string): string {
-  return env === 'KAFKA_SSL_CERT' ? 'KAFKA_SSL_KEY' : 'KAFKA_SSL_CERT';
 }
