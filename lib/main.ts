@@ -19,7 +19,8 @@ import { startHttpServer, type RunningHttpServer } from './observability/http-se
 import { loadPipeline } from './pipeline/load-pipeline.js';
 import { EventService } from './service/event-service.js';
 import { writerForConfig } from './sinks/writer-for-config.js';
-import { StartupError, startupFailure, startupFailureLine } from './startup-failure.js';
+import { StartupError } from './startup-error.js';
+import { startupFailure, startupFailureLine } from './startup-failure.js';
 
 // A warning kafkajs raises on Node.js 24 at every connection, harmless (see the module).
 ignoreKafkajsNegativeTimeouts();

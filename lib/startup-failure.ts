@@ -3,22 +3,7 @@ import { ConfigError } from './config/config-error.js';
 import { errorMessage } from './core/errors.js';
 import { KafkaAuthenticationError } from './kafka/authentication-failure.js';
 import { formatLogLine } from './observability/logger.js';
-
-/**
- * What stopped start-up although every value is well-formed, with the setting to check: no
- * Kafka broker answers at KAFKA_BROKERS, METRICS_PORT is taken, the PIPELINE module does not
- * load.
- */
-export class StartupError extends Error {
-  override readonly name: string = 'StartupError';
-  /** The environment variable to check, or several, comma-separated. */
-  readonly setting: string;
-
-  constructor(setting: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.setting = setting;
-  }
-}
+import { StartupError } from './startup-error.js';
 
 /** A wrong value, refused before anything connects. */
 export const EXIT_BAD_SETTING = 2;

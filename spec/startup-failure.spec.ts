@@ -7,8 +7,8 @@ import {
   EXIT_START_UP_FAILED,
   startupFailure,
   startupFailureLine,
-  StartupError,
 } from '../lib/startup-failure.js';
+import { StartupError } from '../lib/startup-error.js';
 
 describe('start-up failures: one line, one format', () => {
   it('says a wrong value as the JSON log line of the service, naming the setting, with exit 2', () => {

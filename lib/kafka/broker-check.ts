@@ -1,6 +1,6 @@
 import type { Kafka, RetryOptions } from 'kafkajs';
 import { errorMessage } from '../core/errors.js';
-import { StartupError } from '../startup-failure.js';
+import { StartupError } from '../startup-error.js';
 import { KafkaAuthenticationError } from './authentication-failure.js';
 
 /**

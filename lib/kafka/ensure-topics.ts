@@ -1,5 +1,5 @@
 import type { Admin } from 'kafkajs';
-import { StartupError } from '../startup-failure.js';
+import { StartupError } from '../startup-error.js';
 
 export interface TopicSpec {
   topic: string;
