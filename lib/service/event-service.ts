@@ -10,19 +10,20 @@ import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { progressOf, type UnsettledMessage } from '../observability/progress.js';
 import { Readiness, SERVICE_CONDITIONS, type ServiceCondition } from '../observability/readiness.js';
 import type { BackoffPolicy } from '../core/backoff.js';
-import type { Pipeline } from '../pipeline/define-pipeline.js';
-import type { Delivery, DeliveryHooks, WorkerSlot } from '../core/delivery.js';
-import { handleMessage, type Settlement, type WorkerResult } from '../core/handle-message.js';
+import type { Pipeline, PipelineContext } from '../pipeline/define-pipeline.js';
+import type { Delivery, DeliveryHooks } from '../core/delivery.js';
+import type { MessageHandler, Settlement, WorkerResult } from '../core/handle-message.js';
 import { classify } from '../sinks/dead-letter.js';
-import { deadLetterSink } from '../sinks/dead-letter-sink.js';
+import type { DeadLetterSinkOptions } from '../sinks/dead-letter-sink.js';
 import { BatchingProducer } from '../sinks/batching-producer.js';
 import { OutputTopics, type TopicLookup } from '../sinks/output-topics.js';
 import type { RecordWriter } from '../sinks/record-writer.js';
 import { CreditGate } from '../source/credit-gate.js';
 import { GroupMembership } from '../source/group-membership.js';
 import { kafkaSource, type SourceControl } from '../source/kafka-source.js';
+import { startMessageFlow } from './message-flow.js';
 import { nextTurn } from './next-turn.js';
-import { runPipeline, type RunnerCounts } from './pipeline-runner.js';
+import type { RunnerCounts } from './pipeline-runner.js';
 
 export interface EventServiceSettings {
   serviceName: string;
@@ -71,8 +72,9 @@ export interface EventServiceDeps {
 
 /**
  * The running service: Kafka → credit-gated source → mergeMap(handle, WORKER_POOL_SIZE) →
- * settlements → committer. Everything Kafka-facing is created here; the per-message logic
- * lives in the pipeline's operators.
+ * settlements → committer. Everything Kafka-facing is created here; the flow between source
+ * and settlements is startMessageFlow's (message-flow.ts), the one the test driver runs too, and
+ * the per-message logic lives in the pipeline's operators.
  */
 export class EventService {
   readonly registry: Registry;
@@ -209,7 +211,7 @@ export class EventService {
     const batching = new BatchingProducer(this.writer);
     const outputTopics = this.deps.topicLookup && this.outputTopics(this.deps.topicLookup);
     const deadLetters = new BatchingProducer(this.writer);
-    const chain = pipeline.build({
+    const context: PipelineContext = {
       schema: settings.schema,
       outputTopic: settings.outputTopic,
       retry: settings.retry,
@@ -231,8 +233,8 @@ export class EventService {
         return checked ? checked.then(send) : send();
       },
       logger,
-    });
-    const writeDeadLetter = deadLetterSink({
+    };
+    const deadLetterOptions: DeadLetterSinkOptions = {
       topic: settings.dlqTopic,
       producer: deadLetters,
       backoff: settings.retry,
@@ -248,7 +250,7 @@ export class EventService {
         });
       },
       onWritten: () => this.readiness.set('dlq', true),
-    });
+    };
     const source = kafkaSource({
       consumer: this.consumer,
       gate: this.gate,
@@ -273,33 +275,34 @@ export class EventService {
       },
     });
     this.source = source;
-    const handle = handleMessage(chain, writeDeadLetter);
     // Once shutdown began, messages still waiting for a worker are not started: they stay
     // uncommitted and are delivered again, so the drain waits only for work already running.
     // Every handle that starts emits exactly one settlement (an abort turns a stuck dead-letter
     // write into 'abandoned'), so `running` counts the work a drain must wait for, messages
     // waiting out a retry backoff included: they take a worker again for their next attempt.
-    const handleUnlessStopping = (delivery: Delivery, worker?: WorkerSlot) => {
-      if (this.stopping) return EMPTY;
-      this.running += 1;
-      // A message of a partition revoked while it waited for a worker is not started: another
-      // member owns it now and reads it from the committed offset.
-      if (delivery.signal.aborted) return of<WorkerResult>({ delivery, outcome: 'abandoned' });
-      return handle(delivery, worker);
-    };
-    const { settlements, counts } = runPipeline(
-      source.pipe(nextTurn()),
-      handleUnlessStopping,
-      settings.workerPoolSize,
-      {
-        order: settings.order,
-      },
-    );
-    this.counts = counts;
-    this.subscription = settlements.subscribe({
-      next: (settlement) => this.settle(settlement),
-      error: (error: unknown) => this.fail(error),
+    const unlessStopping =
+      (handle: MessageHandler): MessageHandler =>
+      (delivery, worker) => {
+        if (this.stopping) return EMPTY;
+        this.running += 1;
+        // A message of a partition revoked while it waited for a worker is not started: another
+        // member owns it now and reads it from the committed offset.
+        if (delivery.signal.aborted) return of<WorkerResult>({ delivery, outcome: 'abandoned' });
+        return handle(delivery, worker);
+      };
+    const flow = startMessageFlow({
+      deliveries: source.pipe(nextTurn()),
+      pipeline,
+      context,
+      deadLetters: deadLetterOptions,
+      workerPoolSize: settings.workerPoolSize,
+      order: settings.order,
+      guard: unlessStopping,
+      onSettled: (settlement) => this.settle(settlement),
+      onFailed: (error: unknown) => this.fail(error),
     });
+    this.counts = flow.counts;
+    this.subscription = flow.subscription;
     this.stuckTimer = setInterval(() => this.checkProgress(), 1000);
     this.stuckTimer.unref();
   }
@@ -328,7 +331,7 @@ export class EventService {
       logger.warn('Could not pause the consumer; intake is stopped', { error: errorMessage(error) });
     }
     // Only work already running is waited for: messages still waiting for a worker are
-    // abandoned as they come up (see handleUnlessStopping) and dropped with the subscription.
+    // abandoned as they come up (see unlessStopping) and dropped with the subscription.
     const drained = await waitUntil(() => this.running === 0, settings.shutdownTimeoutMs);
     if (!drained) {
       logger.warn('Shutdown timeout reached; unsettled messages stay uncommitted', { running: this.running });

@@ -7,11 +7,11 @@ import { errorMessage } from '../core/errors.js';
 import { resolveBackoffPolicy, type BackoffPolicy } from '../core/backoff.js';
 import { isPipeline, type Pipeline, type PipelineContext } from '../pipeline/define-pipeline.js';
 import type { Delivery, DeliveryHooks } from '../core/delivery.js';
-import { handleMessage, type Outcome, type Settlement } from '../core/handle-message.js';
+import type { Outcome, Settlement } from '../core/handle-message.js';
 import { projectRoot } from '../project-root.js';
-import { runPipeline, type RunnerOptions } from '../service/pipeline-runner.js';
+import { startMessageFlow } from '../service/message-flow.js';
+import type { RunnerOptions } from '../service/pipeline-runner.js';
 import type { OutgoingMessage } from '../sinks/batching-producer.js';
-import { deadLetterSink } from '../sinks/dead-letter-sink.js';
 import {
   headerBytes,
   produced,
@@ -110,9 +110,9 @@ export interface SettleOptions {
 
 /**
  * Runs a pipeline (the result of `definePipeline`) without Kafka, under virtual time, with the
- * service's own per-message machinery: `pipeline.build(context)`, `handleMessage`, `runPipeline`
- * (WORKER_POOL_SIZE, PROCESSING_ORDER), the dead-letter sink and its message builder, and the
- * offset tracker's per-partition watermark.
+ * service's own message flow (startMessageFlow: `pipeline.build(context)`, `handleMessage`,
+ * `runPipeline` with WORKER_POOL_SIZE and PROCESSING_ORDER, the dead-letter sink and its message
+ * builder) and the offset tracker's per-partition watermark.
  *
  * Virtual time drives RxJS's `asyncScheduler`, so the backoff of `process` retries, of
  * `forwardTo` and of dead-letter writes, and any `timer`/`delay`/`timeout` the pipeline uses,
@@ -287,28 +287,26 @@ class PipelineTestDriver implements TestDriver {
     // Timers the pipeline creates while being built are virtual too.
     this.clock.install();
     try {
-      const chain = pipeline.build(this.context);
-      const writeDeadLetter = deadLetterSink({
-        topic: dlqTopic,
-        producer: { send: (to, message) => this.write('dead-letter', to, message) },
-        backoff: policy,
-        consumerGroup,
-        maxRetries: maxAttempts,
-        now: () => new Date(startTime + this.clock.elapsed),
-        onWriteFailed: () => (this.deadLetterWriteFailures += 1),
-        onWritten: () => undefined,
-      });
-      const { settlements } = runPipeline(
-        this.intake,
-        handleMessage(chain, writeDeadLetter),
+      this.subscription = startMessageFlow({
+        deliveries: this.intake,
+        pipeline,
+        context: this.context,
+        deadLetters: {
+          topic: dlqTopic,
+          producer: { send: (to, message) => this.write('dead-letter', to, message) },
+          backoff: policy,
+          consumerGroup,
+          maxRetries: maxAttempts,
+          now: () => new Date(startTime + this.clock.elapsed),
+          onWriteFailed: () => (this.deadLetterWriteFailures += 1),
+          onWritten: () => undefined,
+        },
         workerPoolSize,
-        { order },
-      );
-      this.subscription = settlements.subscribe({
-        next: (settlement) => this.onSettled(settlement),
+        order,
+        onSettled: (settlement) => this.onSettled(settlement),
         // What the service treats as its own failure: it logs one line and exits 1.
-        error: (error: unknown) => (this.failure ??= { error }),
-      });
+        onFailed: (error: unknown) => (this.failure ??= { error }),
+      }).subscription;
     } catch (error) {
       this.clock.uninstall();
       throw error;

@@ -1,0 +1,60 @@
+import type { Observable, Subscription } from 'rxjs';
+import type { ProcessingOrder } from '../config/schema.js';
+import type { Delivery } from '../core/delivery.js';
+import { handleMessage, type MessageHandler, type Settlement } from '../core/handle-message.js';
+import type { Pipeline, PipelineContext } from '../pipeline/define-pipeline.js';
+import { deadLetterSink, type DeadLetterSinkOptions } from '../sinks/dead-letter-sink.js';
+import { runPipeline, type RunnerCounts } from './pipeline-runner.js';
+
+export interface MessageFlowOptions {
+  /** The messages as the source hands them off, each holding one of its credits. */
+  deliveries: Observable<Delivery>;
+  /** The pipeline, built here with `context`. */
+  pipeline: Pipeline;
+  context: PipelineContext;
+  /** Where a message that failed goes: the dead-letter sink's topic, producer and backoff. */
+  deadLetters: DeadLetterSinkOptions;
+  /** WORKER_POOL_SIZE: messages worked on at once. */
+  workerPoolSize: number;
+  /** PROCESSING_ORDER; unordered by default. */
+  order?: ProcessingOrder;
+  /**
+   * Wraps the per-message handler, to decide as a worker takes a message whether it runs at
+   * all (the service turns messages away once shutdown began). Without it, every message runs.
+   */
+  guard?: (handle: MessageHandler) => MessageHandler;
+  /** Each message as it settles (processed, dead-lettered or abandoned), in settle order. */
+  onSettled: (settlement: Settlement) => void;
+  /** A failure outside any one message's handling (the source failed): the flow has ended. */
+  onFailed: (error: unknown) => void;
+}
+
+export interface RunningFlow {
+  /** Where messages are between hand-off and settle: waiting, in flight, in backoff. */
+  readonly counts: RunnerCounts;
+  /** Unsubscribing stops the flow: nothing more is taken, nothing more settles. */
+  readonly subscription: Subscription;
+}
+
+/**
+ * The message flow, written once for every source of messages (the Kafka service, the test
+ * driver): the pipeline is built with its context, a failed message goes to the dead-letter
+ * sink (handleMessage), at most `workerPoolSize` messages run at once in `order`
+ * (runPipeline), and each settlement goes to `onSettled`, where the caller returns the
+ * message's credit and marks its offset. What is broker-specific stays with the caller: what
+ * `deliveries` come from, what the producers of `context` and `deadLetters` write to, and what
+ * a settle commits.
+ */
+export function startMessageFlow(options: MessageFlowOptions): RunningFlow {
+  const { pipeline, context, deadLetters, guard, onSettled, onFailed } = options;
+  const chain = pipeline.build(context);
+  const handle = handleMessage(chain, deadLetterSink(deadLetters));
+  const { settlements, counts } = runPipeline(
+    options.deliveries,
+    guard ? guard(handle) : handle,
+    options.workerPoolSize,
+    { order: options.order },
+  );
+  const subscription = settlements.subscribe({ next: onSettled, error: onFailed });
+  return { counts, subscription };
+}
