@@ -1,6 +1,5 @@
 import { Kafka, type KafkaConfig } from 'kafkajs';
 import { Registry } from 'prom-client';
-import { startLocalBroker } from './broker/local-broker.js';
 import { describeConfig, loadConfig, type Config } from './config/load-config.js';
 import { SETTINGS } from './config/schema.js';
 import { errorMessage } from './core/errors.js';
@@ -28,6 +27,16 @@ ignoreKafkajsNegativeTimeouts();
 /** The settings are not known yet when they are what failed; SERVICE_NAME may still be. */
 let serviceName = process.env.SERVICE_NAME?.trim() || String(SETTINGS.get('serviceName')?.default);
 
+/** How the service is started: by this module (the image's entry) or by `npm start`. */
+export interface ServiceOptions {
+  /**
+   * Starts (or reuses) a local broker when KAFKA_BROKERS is unset, and returns its address.
+   * Only `npm start`'s entry (lib/dev-start.ts) gives one: the production entry never loads
+   * the code that runs a JVM broker, and without KAFKA_BROKERS it stops, naming the setting.
+   */
+  startLocalBroker?: (log: (line: string) => void) => Promise<string>;
+}
+
 /**
  * Start-up order: settings first (a bad one stops here, before any connection), then the
  * pipeline module and the HTTP endpoints (a taken METRICS_PORT stops here, before Kafka), the
@@ -36,7 +45,7 @@ let serviceName = process.env.SERVICE_NAME?.trim() || String(SETTINGS.get('servi
  * SIGTERM/SIGINT drain and exit 0; a failure of the service itself exits 1 so an orchestrator
  * restarts it.
  */
-async function main(): Promise<void> {
+async function main(options: ServiceOptions): Promise<void> {
   const config = loadConfig();
   serviceName = config.serviceName;
   const logger = createLogger({ level: config.log.level, serviceName: config.serviceName });
@@ -55,9 +64,7 @@ async function main(): Promise<void> {
   logger.info('Metrics and health endpoints listening', { port: http.port });
 
   const brokers =
-    config.kafka.brokers.length > 0
-      ? config.kafka.brokers
-      : [await startLocalBroker((line) => logger.info(line))];
+    config.kafka.brokers.length > 0 ? config.kafka.brokers : [await localBroker(options, logger)];
   const dlqBrokers = config.dlq.brokers.length > 0 ? config.dlq.brokers : brokers;
   const sameCluster = dlqBrokers.join(',') === brokers.join(',');
   if (config.kafka.brokers.length > 0) {
@@ -119,6 +126,17 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   service.failed.catch((error: unknown) => crash(logger, 'The service failed and must be restarted', error));
+}
+
+/** The broker `npm start` runs when KAFKA_BROKERS is unset; the production entry has none. */
+async function localBroker({ startLocalBroker }: ServiceOptions, logger: Logger): Promise<string> {
+  if (!startLocalBroker) {
+    throw new StartupError(
+      'KAFKA_BROKERS',
+      'KAFKA_BROKERS is not set: name the Kafka brokers (host:port, comma-separated); only `npm start` starts a local broker, for development',
+    );
+  }
+  return startLocalBroker((line) => logger.info(line));
 }
 
 /** /metrics, /healthz and /readyz on METRICS_PORT; a port already taken is named. */
@@ -218,8 +236,14 @@ function crash(logger: Logger, message: string, error: unknown): void {
   setTimeout(() => process.exit(1), 100);
 }
 
-main().catch((error: unknown) => {
-  const failure = startupFailure(error);
-  process.stderr.write(startupFailureLine(serviceName, failure));
-  process.exit(failure.exitCode);
-});
+/** Runs the service until a signal or a failure; a failed start-up says why and exits. */
+export function runService(options: ServiceOptions = {}): void {
+  main(options).catch((error: unknown) => {
+    const failure = startupFailure(error);
+    process.stderr.write(startupFailureLine(serviceName, failure));
+    process.exit(failure.exitCode);
+  });
+}
+
+// `node dist/lib/main.js`, as the image runs it; `npm start` runs the service through dev-start.ts.
+if (import.meta.main) runService();

@@ -1,4 +1,4 @@
-import { BrokerUnavailableError } from './broker/broker-unavailable-error.js';
+import { BrokerUnavailableError } from './kafka/broker-unavailable-error.js';
 import { ConfigError } from './config/config-error.js';
 import { errorMessage } from './core/errors.js';
 import { KafkaAuthenticationError } from './kafka/authentication-failure.js';

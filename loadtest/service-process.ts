@@ -57,7 +57,9 @@ export function serviceNodeFlags(): string[] {
     scripts: Record<string, string>;
   };
   const words = manifest.scripts.start!.split(/\s+/);
-  return words.slice(words.indexOf('node') + 1, words.indexOf('dist/lib/main.js'));
+  // The flags stand between `node` and the entry module (npm start's is dist/lib/dev-start.js).
+  const entry = words.findIndex((word) => word.startsWith('dist/lib/'));
+  return words.slice(words.indexOf('node') + 1, entry);
 }
 
 /**

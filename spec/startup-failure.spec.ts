@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { BrokerUnavailableError } from '../lib/broker/broker-unavailable-error.js';
+import { BrokerUnavailableError } from '../lib/kafka/broker-unavailable-error.js';
 import { ConfigError } from '../lib/config/config-error.js';
 import { KafkaAuthenticationError } from '../lib/kafka/authentication-failure.js';
 import {

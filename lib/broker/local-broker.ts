@@ -1,13 +1,12 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { LOCAL_BOOTSTRAP, LOCAL_BROKER_PORT } from '../kafka/local-broker-address.js';
 import { projectRoot } from '../project-root.js';
 import { isRunning, launchJvmBroker, stopProcess } from './jvm-broker.js';
 import { answersMetadata, waitForBroker } from './wait-for-broker.js';
 
-/** The developer's long-running broker: fixed address, data kept across restarts. */
-export const LOCAL_BROKER_PORT = 9092;
+/** The developer's long-running broker: fixed address (LOCAL_BOOTSTRAP), data kept across restarts. */
 const LOCAL_CONTROLLER_PORT = 9093;
-export const LOCAL_BOOTSTRAP = `127.0.0.1:${LOCAL_BROKER_PORT}`;
 
 function stateDir(): string {
   return join(projectRoot(), '.kafka');

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { BrokerUnavailableError } from './broker-unavailable-error.js';
+import { BrokerUnavailableError } from '../kafka/broker-unavailable-error.js';
 
 const MIN_JAVA = 17;
 

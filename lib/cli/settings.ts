@@ -1,5 +1,5 @@
-import { LOCAL_BOOTSTRAP } from '../broker/local-broker.js';
 import type { Config } from '../config/load-config.js';
+import { LOCAL_BOOTSTRAP } from '../kafka/local-broker-address.js';
 
 /** What the CLI takes from the service's configuration (same variables, defaults and checks). */
 export interface CliSettings {

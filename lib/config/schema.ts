@@ -191,7 +191,7 @@ export const configSchema: convict.Schema<RawConfig> = {
   serviceName: text({ doc: 'Name in logs and metrics.', env: 'SERVICE_NAME', default: 'myeventstream' }),
   kafka: {
     brokers: {
-      doc: 'Kafka bootstrap brokers; unset starts the local broker.',
+      doc: 'Kafka bootstrap brokers; unset, `npm start` starts the local broker (the image stops instead).',
       env: 'KAFKA_BROKERS',
       default: '',
       format: 'broker-list',

@@ -75,10 +75,10 @@ function serviceProcessOf(npmPid: number): number {
       .map(Number);
     return children.flatMap((child) => [child, ...descendants(child)]);
   };
-  // Node's own command line, not that of a shell running it (`sh -c "node ... main.js"`).
+  // Node's own command line, not that of a shell running it (`sh -c "node ... dev-start.js"`).
   const service = descendants(npmPid).find((pid) => {
     const [program, ...args] = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    return /(^|\/)node$/.test(program ?? '') && args.includes('dist/lib/main.js');
+    return /(^|\/)node$/.test(program ?? '') && args.includes('dist/lib/dev-start.js');
   });
   if (service === undefined) throw new Error(`no service process under npm (pid ${npmPid})`);
   return service;

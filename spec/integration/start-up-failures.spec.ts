@@ -71,6 +71,14 @@ describe('start-up failures name what to fix, in one format, fast', function () 
     return { code, ms, failure, service };
   }
 
+  it('KAFKA_BROKERS unset: the production entry (dist/lib/main.js) starts no broker, it exits 1 naming the setting', async () => {
+    const { code, ms, failure } = await run({});
+    expect(code).to.equal(1);
+    expect(ms).to.be.below(5000);
+    expect(failure).to.include({ message: 'Start-up failed', setting: 'KAFKA_BROKERS' });
+    expect(String(failure.error)).to.include('KAFKA_BROKERS is not set');
+  });
+
   it('KAFKA_BROKERS where nothing listens: exit 1 within 5 s, naming the setting and the address', async () => {
     const address = `127.0.0.1:${await closedPort()}`;
     const { code, ms, failure } = await run({ KAFKA_BROKERS: address });
