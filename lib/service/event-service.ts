@@ -18,7 +18,7 @@ import type { DeadLetterSinkOptions } from '../sinks/dead-letter-sink.js';
 import { BatchingProducer } from '../sinks/batching-producer.js';
 import { OutputTopics, type TopicLookup } from '../sinks/output-topics.js';
 import type { RecordWriter } from '../sinks/record-writer.js';
-import { CreditGate } from '../source/credit-gate.js';
+import { CreditGate } from '../core/credit-gate.js';
 import { GroupMembership } from '../source/group-membership.js';
 import { kafkaSource, type SourceControl } from '../source/kafka-source.js';
 import { startMessageFlow } from './message-flow.js';

@@ -4,7 +4,7 @@ import type { PartitionClaim, TopicPartitionOffset } from '../commit/offset-trac
 import { compareOffsets } from '../commit/offsets.js';
 import type { Delivery, DeliveryHooks } from '../core/delivery.js';
 import { continuationOf } from './batch-continuity.js';
-import type { CreditGate } from './credit-gate.js';
+import type { CreditGate } from '../core/credit-gate.js';
 
 /** What the source needs of the partitions this member owns (the offset tracker). */
 export interface PartitionOwnership {

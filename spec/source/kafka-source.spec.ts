@@ -4,7 +4,7 @@ import type { Subscription } from 'rxjs';
 import { OffsetTracker } from '../../lib/commit/offset-tracker.js';
 import type { Delivery } from '../../lib/core/delivery.js';
 import { NO_HOOKS } from '../../lib/core/delivery.js';
-import { CreditGate } from '../../lib/source/credit-gate.js';
+import { CreditGate } from '../../lib/core/credit-gate.js';
 import { kafkaSource } from '../../lib/source/kafka-source.js';
 
 const TOPIC = 'events';

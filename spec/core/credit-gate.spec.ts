@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { CreditGate } from '../../lib/source/credit-gate.js';
+import { CreditGate } from '../../lib/core/credit-gate.js';
 
 /** Which comes first: the promise, or `ms` of real time. */
 async function within<T>(promise: Promise<T>, ms: number): Promise<{ value: T } | 'timed out'> {
