@@ -94,6 +94,17 @@ describe('the import graph of lib/', () => {
     expect(unitCycles(edges).map(describeCycle)).to.deep.equal([]);
   });
 
+  it('builds the core on nothing else of lib/: it is the bottom layer', () => {
+    const outward = edges
+      .filter((e) => e.from.startsWith('lib/core/') && e.to !== undefined && !e.to.startsWith('lib/core/'))
+      .map((e) => `${e.from} imports ${e.specifier}`);
+    expect(
+      edges.filter((e) => e.from.startsWith('lib/core/')),
+      'imports of lib/core',
+    ).to.not.deep.equal([]);
+    expect(outward).to.deep.equal([]);
+  });
+
   it('keeps broker clients out of the core, the operators and the pipeline API, and out of all they import', () => {
     const neutral = new Set(
       edges.map((e) => e.from).filter((file) => TRANSPORT_NEUTRAL.some((dir) => file.startsWith(dir))),
