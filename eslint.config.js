@@ -2,6 +2,13 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
+/** The clients of a message broker: only the broker adapters import them. */
+const BROKER_CLIENTS = {
+  group: ['kafkajs', '@platformatic/kafka', '@platformatic/kafka/*', '@nats-io/*'],
+  message:
+    'Broker clients belong in the adapters (lib/kafka, lib/source, lib/sinks…), not in what every broker shares.',
+};
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.cache/', '.kafka/'] },
   js.configs.recommended,
@@ -17,6 +24,50 @@ export default tseslint.config(
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // What every broker shares names no broker client. spec/architecture checks what these
+    // files import indirectly too, and that no two folders of lib/ import each other.
+    files: [
+      'lib/core/**/*.ts',
+      'lib/operators/**/*.ts',
+      'lib/pipeline/**/*.ts',
+      'lib/service/message-flow.ts',
+      'lib/index.ts',
+      'lib/testing/**/*.ts',
+    ],
+    rules: { 'no-restricted-imports': ['error', { patterns: [BROKER_CLIENTS] }] },
+  },
+  {
+    files: ['lib/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            BROKER_CLIENTS,
+            { group: ['../*'], message: 'lib/core is the bottom layer: it imports nothing else of lib/.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['lib/main.ts', 'lib/cli/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['./broker/*', '../broker/*'],
+              message:
+                'lib/broker runs a JVM broker for development: only npm start (lib/dev-start.ts) loads it.',
+            },
+          ],
+        },
+      ],
     },
   },
 );
