@@ -152,6 +152,13 @@ describe('the service on NATS JetStream', function () {
       expect(service.held).to.equal(5);
       expect((await consumerInfo(jsm, s)).num_ack_pending).to.equal(5);
       expect(mostWorking).to.equal(2);
+      // Lag is the consumer's pending count: the 35 messages not delivered yet.
+      expect(await service.registry.metrics()).to.match(
+        new RegExp(
+          `^myeventstream_consumer_lag\\{service="spec",topic="${s.stream}",partition="0"\\} 35$`,
+          'm',
+        ),
+      );
       release();
       await eventually('all forwarded', async () => (await messageCount(jsm, s.output)) === 40);
       await eventually('nothing left unacked', () => settledAll(s));
@@ -197,6 +204,7 @@ describe('the service on NATS JetStream', function () {
     const crashed = stuck.failed.catch((error: unknown) => error);
     await (stuck as unknown as { deps: { connection: NatsConnection } }).deps.connection.close();
     expect(await crashed).to.be.instanceOf(Error);
+    expect(stuck.readiness.readiness().reasons).to.include('consumer: NATS connection closed');
     await stuck.stop();
     expect(await messageCount(jsm, s.output)).to.equal(0);
 
@@ -230,4 +238,47 @@ describe('the service on NATS JetStream', function () {
     const values = (await readSubject(jsm, s.output)).map((m) => m.value);
     expect(values).to.have.members(ids(30));
   });
+
+  for (const order of ['partition', 'key'] as const) {
+    it(`PROCESSING_ORDER=${order} runs one message at a time per ${order === 'partition' ? 'stream' : 'subject'}, in stream order`, async () => {
+      const s = (streams = await createTestStreams(jsm));
+      const subjects = [`${s.stream}.a`, `${s.stream}.b`, `${s.stream}.c`];
+      const published: Array<{ subject: string; id: string }> = [];
+      for (let i = 0; i < 60; i++) {
+        const subject = subjects[i % 3]!;
+        published.push({ subject, id: `id-${i}` });
+        await publishAll(admin, subject, [JSON.stringify({ Id: `id-${i}` })]);
+      }
+      const started: string[] = [];
+      const runningPerLane = new Map<string, number>();
+      let overlapInLane = false;
+      let overlapAcrossLanes = false;
+      const laneOf = (id: string) =>
+        order === 'partition' ? 'all' : published.find((p) => p.id === id)!.subject;
+      await start(
+        workingPipeline(async ({ Id }) => {
+          const lane = laneOf(Id);
+          if ((runningPerLane.get(lane) ?? 0) > 0) overlapInLane = true;
+          if ([...runningPerLane.values()].some((n) => n > 0)) overlapAcrossLanes = true;
+          runningPerLane.set(lane, (runningPerLane.get(lane) ?? 0) + 1);
+          started.push(Id);
+          await new Promise((resolve) => setTimeout(resolve, 2 + Math.random() * 8));
+          runningPerLane.set(lane, runningPerLane.get(lane)! - 1);
+        }),
+        s,
+        { order, workerPoolSize: 4 },
+      );
+      await eventually('all forwarded', async () => (await messageCount(jsm, s.output)) === 60);
+      await eventually('nothing left unacked', () => settledAll(s));
+      expect(overlapInLane).to.equal(false);
+      for (const subject of subjects) {
+        const inLane = published
+          .filter((p) => order === 'partition' || p.subject === subject)
+          .map((p) => p.id);
+        expect(started.filter((id) => inLane.includes(id))).to.deep.equal(inLane);
+      }
+      // Per subject, the subjects' lanes run side by side.
+      expect(overlapAcrossLanes).to.equal(order === 'key');
+    });
+  }
 });
