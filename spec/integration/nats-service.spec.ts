@@ -281,4 +281,13 @@ describe('the service on NATS JetStream', function () {
       expect(overlapAcrossLanes).to.equal(order === 'key');
     });
   }
+
+  it('fails when its consumer is deleted and pulls keep failing', async () => {
+    const s = (streams = await createTestStreams(jsm));
+    const service = await start(defaultPipeline, s, { recoveryTimeoutMs: 1000 });
+    const failed = service.failed.catch((error: unknown) => error);
+    await jsm.consumers.delete(s.stream, s.durable);
+    const error = await failed;
+    expect(String(error)).to.include(`pulling from NATS consumer ${s.durable} has failed for 1000 ms`);
+  });
 });
