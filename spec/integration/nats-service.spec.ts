@@ -290,4 +290,26 @@ describe('the service on NATS JetStream', function () {
     const error = await failed;
     expect(String(error)).to.include(`pulling from NATS consumer ${s.durable} has failed for 1000 ms`);
   });
+
+  it('holds a message unacked while no stream takes the dead-letter subject, and settles it once one does', async () => {
+    const s = (streams = await createTestStreams(jsm));
+    const dlqStream = await jsm.streams.find(s.dlq);
+    const service = await start(defaultPipeline, s);
+    await jsm.streams.delete(dlqStream);
+    await publishAll(admin, s.subject, [...ids(10), 'not json', JSON.stringify({ Id: '' })]);
+    await eventually('the valid ones forwarded', async () => (await messageCount(jsm, s.output)) === 10);
+    await eventually('readiness naming the dead letters', () =>
+      service.readiness
+        .readiness()
+        .reasons.some((reason) => reason.startsWith('dlq: dead-letter writes failing')),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await consumerInfo(jsm, s)).num_ack_pending).to.equal(2);
+    expect(service.held).to.equal(2);
+
+    await jsm.streams.add({ name: dlqStream, subjects: [s.dlq] });
+    await eventually('the dead letters written', async () => (await messageCount(jsm, s.dlq)) === 2, 30_000);
+    await eventually('nothing left unacked', () => settledAll(s));
+    expect(service.readiness.readiness()).to.deep.equal({ ready: true, reasons: [] });
+  });
 });
