@@ -1,5 +1,5 @@
-import type { JetStreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { jetstream, type JetStreamManager } from '@nats-io/jetstream';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { expect } from 'chai';
 import { pipe } from 'rxjs';
 import type { NatsEventService } from '../../lib/nats/nats-service.js';
@@ -311,5 +311,63 @@ describe('the service on NATS JetStream', function () {
     await eventually('the dead letters written', async () => (await messageCount(jsm, s.dlq)) === 2, 30_000);
     await eventually('nothing left unacked', () => settledAll(s));
     expect(service.readiness.readiness()).to.deep.equal({ ready: true, reasons: [] });
+  });
+
+  it('forwards or dead-letters hostile input with its reason, keeping odd header names and dropping the server instructions', async () => {
+    const s = (streams = await createTestStreams(jsm));
+    const js = jetstream(admin);
+    const send = (value: string | Uint8Array, named: Array<[string, string]> = []) => {
+      const h = natsHeaders();
+      for (const [name, text] of named) h.append(name, text);
+      return js.publish(s.subject, value, { headers: h });
+    };
+    // (No `__proto__`: the NATS client keeps headers in a plain object and cannot carry it.)
+    const odd: Array<[string, string]> = [
+      ['constructor', 'c'],
+      ['toString', 't'],
+      ['hasOwnProperty', 'o'],
+    ];
+    await send(JSON.stringify({ Id: 'odd-headers' }), odd);
+    // Accepted on the source; copied to the output, Nats-Expected-Stream would have the write
+    // refused (another stream takes the output subject).
+    for (let i = 0; i < 3; i++)
+      await send(JSON.stringify({ Id: `instructed-${i}` }), [
+        ['Nats-Msg-Id', `source-${i}`],
+        ['Nats-Expected-Stream', s.stream],
+      ]);
+    await send(JSON.stringify({ Id: 'repeated' }), [
+      ['trace', 'a'],
+      ['trace', 'b'],
+    ]);
+    await send(new Uint8Array([0x7b, 0x22, 0x49, 0x64, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0x22, 0x7d]), odd);
+    await send('');
+    await send('null');
+    await send('[{"Id":"in-array"}]');
+    await send(`${'['.repeat(100_000)}${']'.repeat(100_000)}`);
+
+    await start(defaultPipeline, s);
+    await eventually(
+      'every message settled',
+      async () => (await messageCount(jsm, s.output)) === 5 && (await messageCount(jsm, s.dlq)) === 5,
+    );
+    await eventually('nothing left unacked', () => settledAll(s));
+
+    const output = await readSubject(jsm, s.output);
+    const byId = new Map(output.map((m) => [(JSON.parse(m.value) as { Id: string }).Id, m.headers]));
+    expect([...byId.keys()]).to.have.members([
+      'odd-headers',
+      'instructed-0',
+      'instructed-1',
+      'instructed-2',
+      'repeated',
+    ]);
+    expect(byId.get('odd-headers')).to.include(Object.fromEntries(odd));
+    expect(Object.keys(byId.get('instructed-1')!).filter((name) => /^nats-/i.test(name))).to.deep.equal([]);
+    const letters = await readSubject(jsm, s.dlq);
+    expect(letters.map((l) => l.headers.error_code).sort()).to.deep.equal(
+      ['EMPTY_VALUE', 'JSON_TOO_DEEP', 'INVALID_UTF8', 'SCHEMA_VIOLATION', 'SCHEMA_VIOLATION'].sort(),
+    );
+    const invalidUtf8 = letters.find((l) => l.headers.error_code === 'INVALID_UTF8')!;
+    expect(invalidUtf8.headers).to.include(Object.fromEntries(odd));
   });
 });
