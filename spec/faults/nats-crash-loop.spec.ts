@@ -36,7 +36,7 @@ describe('fault: crash loop on NATS JetStream (SIGKILL at random moments)', func
   let nc: NatsConnection;
   let js: JetStreamClient;
   let jsm: JetStreamManager;
-  let services: ServiceProcess[] = [];
+  const services: ServiceProcess[] = [];
   const streams: string[] = [];
 
   before(async () => {
