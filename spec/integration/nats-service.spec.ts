@@ -370,4 +370,24 @@ describe('the service on NATS JetStream', function () {
     const invalidUtf8 = letters.find((l) => l.headers.error_code === 'INVALID_UTF8')!;
     expect(invalidUtf8.headers).to.include(Object.fromEntries(odd));
   });
+
+  it('shares the durable between instances: each message forwarded once, by one of them', async () => {
+    const s = (streams = await createTestStreams(jsm));
+    const seen = [new Set<string>(), new Set<string>()];
+    const pipelineOf = (instance: number) =>
+      workingPipeline(async ({ Id }) => {
+        seen[instance]!.add(Id);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      });
+    await start(pipelineOf(0), s, { workerPoolSize: 4, queueBufferSize: 10 });
+    await start(pipelineOf(1), s, { workerPoolSize: 4, queueBufferSize: 10 });
+    await publishAll(admin, s.subject, ids(300));
+    await eventually('all forwarded', async () => (await messageCount(jsm, s.output)) === 300);
+    await eventually('nothing left unacked', () => settledAll(s));
+    const values = (await readSubject(jsm, s.output)).map((m) => m.value);
+    expect(values).to.have.members(ids(300));
+    expect(seen[0]!.size + seen[1]!.size).to.equal(300);
+    expect(seen[0]!.size).to.be.above(0);
+    expect(seen[1]!.size).to.be.above(0);
+  });
 });
