@@ -1,11 +1,6 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { freePort } from '../../lib/broker/free-port.js';
 import type { NatsEventService } from '../../lib/nats/nats-service.js';
 import { defaultPipeline } from '../../lib/pipeline/default-pipeline.js';
 import {
@@ -17,40 +12,23 @@ import {
   publishAll,
   readSubject,
 } from './support/nats.js';
-
-/** A nats-server of this spec's own (`nats-server` on the PATH), so it can be stopped. */
-function startServer(port: number, storeDir: string): ChildProcess {
-  return spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], {
-    stdio: 'ignore',
-  });
-}
-
-async function stopServer(server: ChildProcess | undefined): Promise<void> {
-  if (!server || server.exitCode !== null) return;
-  const exited = new Promise((resolve) => server.once('exit', resolve));
-  server.kill('SIGTERM');
-  await exited;
-}
+import { startTestNatsServer, type TestNatsServer } from '../support/nats-server.js';
 
 describe('the service on NATS while its server restarts', function () {
   this.timeout(90_000);
-  let server: ChildProcess | undefined;
-  let storeDir: string;
+  let server: TestNatsServer | undefined;
   const connections: NatsConnection[] = [];
   let service: NatsEventService | undefined;
 
   afterEach(async () => {
     await service?.stop().catch(() => undefined);
     await Promise.all(connections.splice(0).map((nc) => nc.close()));
-    await stopServer(server);
-    rmSync(storeDir, { recursive: true, force: true });
+    await server?.stop();
   });
 
   it('reports the lost connection on /readyz, reconnects, and settles what was published across the restart', async () => {
-    const port = await freePort();
-    const url = `nats://127.0.0.1:${port}`;
-    storeDir = mkdtempSync(join(tmpdir(), 'nats-restart-'));
-    server = startServer(port, storeDir);
+    server = await startTestNatsServer();
+    const { url } = server;
     const connectNow = async () => {
       for (let i = 0; ; i++) {
         try {
@@ -73,12 +51,12 @@ describe('the service on NATS while its server restarts', function () {
     await publishAll(admin, s.subject, ids(0, 20));
     await eventually('the first ones forwarded', async () => (await messageCount(jsm, s.output)) === 20);
 
-    await stopServer(server);
+    await server.halt();
     await eventually('readiness naming the lost connection', () =>
       service!.readiness.readiness().reasons.includes('consumer: NATS connection lost, reconnecting'),
     );
 
-    server = startServer(port, storeDir);
+    await server.restart();
     await eventually('reconnected', () => service!.readiness.readiness().ready, 30_000);
     await publishAll(admin, s.subject, ids(20, 40));
     await eventually(
