@@ -53,6 +53,8 @@ export interface RunOptions {
   cwd?: string;
   /** Written to the command's stdin, then closed. */
   input?: NodeJS.ReadableStream;
+  /** Added to (or, with undefined, removed from) this process's environment. */
+  env?: Record<string, string | undefined>;
 }
 
 /** Runs a command to its end, collecting its output; never throws for a non-zero exit. */
@@ -60,7 +62,7 @@ export function run(command: string, args: string[], options: RunOptions = {}): 
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       cwd: options.cwd ?? projectRoot(),
-      env: process.env,
+      env: { ...process.env, ...options.env },
       stdio: [options.input ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -91,13 +93,21 @@ export async function runOrThrow(command: string, args: string[], options: RunOp
   return result.stdout;
 }
 
-/** `podman …` with this machine's containers.conf (see writeContainersConf). */
-export function podman(args: string[], options: RunOptions = {}): Promise<CommandResult> {
+/**
+ * Points podman, and the tools that run it (podman-compose), at this machine's containers.conf
+ * (see writeContainersConf), unless CONTAINERS_CONF already names one.
+ */
+export function useContainersConf(): void {
   process.env.CONTAINERS_CONF ??= writeContainersConf();
+}
+
+/** `podman …` with this machine's containers.conf. */
+export function podman(args: string[], options: RunOptions = {}): Promise<CommandResult> {
+  useContainersConf();
   return run('podman', args, options);
 }
 
 export async function podmanOrThrow(args: string[], options: RunOptions = {}): Promise<string> {
-  process.env.CONTAINERS_CONF ??= writeContainersConf();
+  useContainersConf();
   return runOrThrow('podman', args, options);
 }

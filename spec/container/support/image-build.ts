@@ -11,15 +11,21 @@ import { podmanOrThrow } from './engine.js';
  * TLS is intercepted (NODE_EXTRA_CA_CERTS names the bundle to trust), that bundle for npm.
  */
 export async function buildImage(tag: string, context = projectRoot()): Promise<void> {
-  const trust = hostCaForNpm();
+  const options = buildOptions();
   try {
-    await podmanOrThrow(
-      ['build', '--pull=never', '--format', 'docker', '--network', 'host', ...trust.args, '-t', tag, context],
-      { timeoutMs: 900_000 },
-    );
+    await podmanOrThrow(['build', ...options.args, '-t', tag, context], { timeoutMs: 900_000 });
   } finally {
-    trust.remove();
+    options.remove();
   }
+}
+
+/** The options of `podman build` above, for whatever runs it (podman-compose too); remove() after. */
+export function buildOptions(): { args: string[]; remove: () => void } {
+  const trust = hostCaForNpm();
+  return {
+    args: ['--pull=never', '--format', 'docker', '--network', 'host', ...trust.args],
+    remove: trust.remove,
+  };
 }
 
 /**
