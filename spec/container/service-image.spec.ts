@@ -40,13 +40,15 @@ describe('Service image: built from the Dockerfile, run against a real broker', 
       { key: 'bad', value: '{"Id": not json', headers: { trace: 'bad-1' } },
     ]);
     container = await ServiceContainer.start(SERVICE_IMAGE, randomName('myeventstream'), {
-      KAFKA_BROKERS: process.env.KAFKA_BROKERS!,
-      KAFKA_TOPIC: topics.source,
-      OUTPUT_TOPIC: topics.output,
-      DLQ_TOPIC: topics.dlq,
-      KAFKA_GROUP_ID: groupId,
-      // Host networking: a port of its own, so it never meets another service on this machine.
-      METRICS_PORT: String(await freePort()),
+      env: {
+        KAFKA_BROKERS: process.env.KAFKA_BROKERS!,
+        KAFKA_TOPIC: topics.source,
+        OUTPUT_TOPIC: topics.output,
+        DLQ_TOPIC: topics.dlq,
+        KAFKA_GROUP_ID: groupId,
+        // Host networking: a port of its own, so it never meets another service on this machine.
+        METRICS_PORT: String(await freePort()),
+      },
     });
     await container.waitForLog((line) => line.message === 'Joined the consumer group');
   });
@@ -162,12 +164,10 @@ describe('Service image: HEALTHCHECK without the service', () => {
 
   it('answers unhealthy when nothing serves /healthz', async () => {
     // The image's entrypoint runs a command given in place of CMD: here one that serves nothing.
-    container = await ServiceContainer.start(
-      SERVICE_IMAGE,
-      randomName('myeventstream-idle'),
-      { METRICS_PORT: String(await freePort()) },
-      ['sleep', '300'],
-    );
+    container = await ServiceContainer.start(SERVICE_IMAGE, randomName('myeventstream-idle'), {
+      env: { METRICS_PORT: String(await freePort()) },
+      command: ['sleep', '300'],
+    });
     const check = await container.healthcheck();
     expect(check, check.output).to.include({ healthy: false });
     expect(check.output).to.include('unhealthy');

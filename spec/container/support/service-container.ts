@@ -6,6 +6,15 @@ export interface LogLine {
   [field: string]: unknown;
 }
 
+export interface StartOptions {
+  /** The service's settings. */
+  env: Record<string, string>;
+  /** `podman run --volume` values, e.g. `/host/folder:/pipelines:ro`. */
+  volumes?: string[];
+  /** Replaces the image's CMD. */
+  command?: string[];
+}
+
 /**
  * One container of an image, run as an orchestrator would with the service's settings as its
  * environment, on the host's network (the test broker listens on the host's loopback).
@@ -13,15 +22,11 @@ export interface LogLine {
 export class ServiceContainer {
   private constructor(readonly name: string) {}
 
-  /** `podman run -d`; `command` replaces the image's CMD. */
-  static async start(
-    image: string,
-    name: string,
-    env: Record<string, string>,
-    command: string[] = [],
-  ): Promise<ServiceContainer> {
+  /** `podman run -d` of `image` as `name`. */
+  static async start(image: string, name: string, options: StartOptions): Promise<ServiceContainer> {
     await podman(['rm', '--force', '--ignore', name]);
-    const envArgs = Object.entries(env).flatMap(([key, value]) => ['--env', `${key}=${value}`]);
+    const envArgs = Object.entries(options.env).flatMap(([key, value]) => ['--env', `${key}=${value}`]);
+    const volumeArgs = (options.volumes ?? []).flatMap((volume) => ['--volume', volume]);
     await podmanOrThrow([
       'run',
       '--detach',
@@ -30,8 +35,9 @@ export class ServiceContainer {
       '--network',
       'host',
       ...envArgs,
+      ...volumeArgs,
       image,
-      ...command,
+      ...(options.command ?? []),
     ]);
     return new ServiceContainer(name);
   }
