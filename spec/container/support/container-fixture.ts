@@ -3,7 +3,7 @@ import { ignoreKafkajsNegativeTimeouts } from '../../../lib/kafka/negative-timeo
 import { startEphemeralJvmBroker, type StartedBroker } from '../../../lib/broker/ephemeral-broker.js';
 import { dockerfileBaseImage, provideBaseImage, type BaseImageSource } from './base-image.js';
 import { hasPodman } from './engine.js';
-import { buildImage } from './image-build.js';
+import { buildImage, removeImagesUnusedBy } from './image-build.js';
 
 /** The tag the README's `docker build -t myeventstream .` gives the service's image. */
 export const SERVICE_IMAGE = 'myeventstream';
@@ -50,8 +50,10 @@ export const mochaHooks = {
       }[containerRun.baseImage] + ` (${Date.now() - baseStarted} ms)`,
     );
     const buildStarted = Date.now();
-    await buildImage(SERVICE_IMAGE);
+    const buildOutput = await buildImage(SERVICE_IMAGE);
     log(`image ${SERVICE_IMAGE} built from the Dockerfile in ${Date.now() - buildStarted} ms`);
+    const removed = await removeImagesUnusedBy(buildOutput);
+    if (removed > 0) log(`removed ${removed} untagged image(s) left by earlier builds`);
 
     const started = await broker;
     process.env.KAFKA_BROKERS = started.bootstrap;

@@ -2,18 +2,19 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../../lib/project-root.js';
-import { podmanOrThrow } from './engine.js';
+import { podman, podmanOrThrow } from './engine.js';
 
 /**
  * Builds an image as `docker build -t <tag> <context>` does, with what this machine needs:
  * the base image never pulled (provideBaseImage made it available), the Docker image format
  * (the OCI format has no HEALTHCHECK), the host's network for `npm ci`, and, where outbound
  * TLS is intercepted (NODE_EXTRA_CA_CERTS names the bundle to trust), that bundle for npm.
+ * Returns the build's output.
  */
-export async function buildImage(tag: string, context = projectRoot()): Promise<void> {
+export async function buildImage(tag: string, context = projectRoot()): Promise<string> {
   const options = buildOptions();
   try {
-    await podmanOrThrow(['build', ...options.args, '-t', tag, context], { timeoutMs: 900_000 });
+    return await podmanOrThrow(['build', ...options.args, '-t', tag, context], { timeoutMs: 900_000 });
   } finally {
     options.remove();
   }
@@ -44,4 +45,25 @@ function hostCaForNpm(): { args: string[]; remove: () => void } {
     args: ['--volume', `${dir}:/usr/local/etc:ro`],
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * Removes the untagged images this build did not use: the first stages of earlier builds (kept
+ * as the build cache) and earlier images of a tag built again, which would otherwise pile up on
+ * the machine, hundreds of MB a build. An image this build made or took from its cache is
+ * named in its output (`--> <id>`), so the next build still finds its cache. Returns how many
+ * were removed.
+ */
+export async function removeImagesUnusedBy(buildOutput: string): Promise<number> {
+  const used = [...buildOutput.matchAll(/^--> (?:Using cache )?([0-9a-f]{11,64})$/gm)].map(
+    (match) => match[1]!,
+  );
+  const listed = await podmanOrThrow(['images', '--quiet', '--no-trunc', '--filter', 'dangling=true']);
+  const unused = [...new Set(listed.split('\n').map((id) => id.trim().replace(/^sha256:/, '')))].filter(
+    (id) => id !== '' && !used.some((short) => id.startsWith(short)),
+  );
+  let removed = 0;
+  // One at a time: an image still used by a container is kept, and the others still go.
+  for (const id of unused) if ((await podman(['rmi', id])).code === 0) removed++;
+  return removed;
 }
