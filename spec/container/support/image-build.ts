@@ -1,4 +1,5 @@
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../../lib/project-root.js';
@@ -7,8 +8,8 @@ import { podman, podmanOrThrow } from './engine.js';
 /**
  * Builds an image as `docker build -t <tag> <context>` does, with what this machine needs:
  * the base image never pulled (provideBaseImage made it available), the Docker image format
- * (the OCI format has no HEALTHCHECK), the host's network for `npm ci`, and, where outbound
- * TLS is intercepted (NODE_EXTRA_CA_CERTS names the bundle to trust), that bundle for npm.
+ * (the OCI format has no HEALTHCHECK), the host's network for `npm ci`, and the CA bundle the
+ * host trusts, for npm (where outbound TLS is intercepted it needs it; see hostCaForNpm).
  * Returns the build's output.
  */
 export async function buildImage(tag: string, context = projectRoot()): Promise<string> {
@@ -30,13 +31,14 @@ export function buildOptions(): { args: string[]; remove: () => void } {
 }
 
 /**
- * npm in the image trusts only Node.js's own CAs. The bundle goes in for the build only, as
+ * npm in the image trusts only Node.js's own CAs. Where the host trusts a bundle of its own
+ * (NODE_EXTRA_CA_CERTS, else npm's `cafile` here), the bundle goes in for the build only, as
  * npm's global configuration (`/usr/local/etc/npmrc`, whose `cafile` names the bundle beside
- * it) mounted read-only over the base image's empty /usr/local/etc: an existing folder, so
- * no mount point is left behind in a layer, and nothing of it is in the image.
+ * it) mounted read-only over the base image's empty /usr/local/etc: an existing folder, so no
+ * mount point is left behind in a layer, and nothing of it is in the image.
  */
 function hostCaForNpm(): { args: string[]; remove: () => void } {
-  const bundle = process.env.NODE_EXTRA_CA_CERTS?.trim();
+  const bundle = process.env.NODE_EXTRA_CA_CERTS?.trim() || npmCafile();
   if (!bundle) return { args: [], remove: () => undefined };
   const dir = mkdtempSync(join(tmpdir(), 'myeventstream-build-ca-'));
   copyFileSync(bundle, join(dir, 'host-ca.pem'));
@@ -45,6 +47,12 @@ function hostCaForNpm(): { args: string[]; remove: () => void } {
     args: ['--volume', `${dir}:/usr/local/etc:ro`],
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/** The host npm's `cafile` setting, when it names a file. */
+function npmCafile(): string | undefined {
+  const cafile = spawnSync('npm', ['config', 'get', 'cafile'], { encoding: 'utf8' }).stdout?.trim();
+  return cafile && cafile !== 'null' && existsSync(cafile) ? cafile : undefined;
 }
 
 /**
