@@ -22,7 +22,7 @@ const compose = parse(readFileSync(join(projectRoot(), 'docker-compose.yml'), 'u
   networks: Record<string, { name?: string }>;
 };
 
-describe('docker-compose.yml (checked statically: no Docker engine runs these tests)', () => {
+describe('docker-compose.yml (static checks; npm run test:container reads it with podman-compose)', () => {
   it('passes the service only variables its configuration knows', () => {
     const known = new Set([...SETTINGS.values()].map((setting) => setting.env));
     const passed = Object.keys(compose.services.myeventstream!.environment ?? {});
