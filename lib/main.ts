@@ -15,7 +15,9 @@ import { kafkaLogCreator, kafkaLogCreatorAtDebug, kafkaLogLevel } from './kafka/
 import { ignoreKafkajsNegativeTimeouts } from './kafka/negative-timeout-warning.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { startHttpServer, type RunningHttpServer } from './observability/http-server.js';
+import type { Readiness } from './observability/readiness.js';
 import { loadPipeline } from './pipeline/load-pipeline.js';
+import { startNatsService } from './nats/start-nats-service.js';
 import { EventService } from './service/event-service.js';
 import { writerForConfig } from './sinks/writer-for-config.js';
 import { StartupError } from './startup-error.js';
@@ -59,9 +61,20 @@ async function main(options: ServiceOptions): Promise<void> {
   });
   // The service fills the registry and answers /readyz once it exists; until then, not ready.
   const registry = new Registry();
-  const started: { service?: EventService } = {};
+  const started: { service?: { readiness: Readiness } } = {};
   const http = await listen(config.http.port, registry, () => started.service);
   logger.info('Metrics and health endpoints listening', { port: http.port });
+
+  if (config.broker === 'nats') {
+    const nats = await startNatsService(config, {
+      pipeline,
+      logger,
+      registry,
+      onCreated: (service) => (started.service = service),
+    });
+    runUntilSignalled({ stop: nats.stop, failed: nats.service.failed }, http, logger);
+    return;
+  }
 
   const brokers =
     config.kafka.brokers.length > 0 ? config.kafka.brokers : [await localBroker(options, logger)];
@@ -112,6 +125,15 @@ async function main(options: ServiceOptions): Promise<void> {
   await service.start();
   logger.info('Consuming', { topic: config.kafka.topic, groupId: config.kafka.groupId });
 
+  runUntilSignalled(service, http, logger);
+}
+
+/** SIGTERM/SIGINT stop the service and exit 0; a failure of the service exits 1. */
+function runUntilSignalled(
+  service: { stop(): Promise<void>; failed: Promise<never> },
+  http: RunningHttpServer,
+  logger: Logger,
+): void {
   let signalled = false;
   const shutdown = (signal: string) => {
     if (signalled) return;
@@ -143,7 +165,7 @@ async function localBroker({ startLocalBroker }: ServiceOptions, logger: Logger)
 async function listen(
   port: number,
   registry: Registry,
-  current: () => EventService | undefined,
+  current: () => { readiness: Readiness } | undefined,
 ): Promise<RunningHttpServer> {
   try {
     return await startHttpServer({

@@ -1,4 +1,8 @@
+import { ignoreKafkajsNegativeTimeouts } from '../kafka/negative-timeout-warning.js';
 import { startLocalBroker, stopLocalBroker } from './local-broker.js';
+
+// kafkajs's harmless warning at every connection (see the module), here from the broker checks.
+ignoreKafkajsNegativeTimeouts();
 
 /** `npm run kafka:start` / `npm run kafka:stop`: the developer's long-running local broker. */
 async function main(command: string | undefined): Promise<void> {

@@ -1,9 +1,10 @@
 import { ConfigError } from '../config/config-error.js';
-import { loadConfig } from '../config/load-config.js';
+import { loadConfig, type Config } from '../config/load-config.js';
 import { errorMessage } from '../core/errors.js';
 import { parseCommand, type Command } from './args.js';
 import { CliFailure, EXIT, UsageError } from './errors.js';
 import { inspect } from './inspect.js';
+import { runNatsCommand } from './nats-command.js';
 import type { Io } from './io.js';
 import { renderReplay, replay } from './replay.js';
 import { cliSettings, type CliSettings } from './settings.js';
@@ -31,13 +32,16 @@ export async function runCli(argv: string[], context: CliContext): Promise<numbe
     return EXIT.OK;
   }
   let settings: CliSettings;
+  let config: Config;
   try {
-    settings = cliSettings(loadConfig(context.env));
+    config = loadConfig(context.env);
+    settings = cliSettings(config);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     io.err(`Invalid configuration: ${error.message}\n`);
     return EXIT.USAGE;
   }
+  if (config.broker === 'nats') return runNatsCommand(command, config, context);
   try {
     if (command.kind === 'inspect') {
       const outcome = await inspect(command.options, settings, io, context.signal);

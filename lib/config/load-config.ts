@@ -20,6 +20,9 @@ import { tlsOptions } from './tls-files.js';
 /** The validated configuration, brokers split and paths resolved. */
 export interface Config {
   serviceName: string;
+  broker: RawConfig['broker'];
+  /** Used with BROKER=nats only; checked further in lib/nats/nats-settings.ts. */
+  nats: RawConfig['nats'];
   /**
    * `ssl` and `sasl` apply to every Kafka client, the DLQ_BROKERS one included. The PEM paths
    * of `ssl` are absolute (empty when unset) and point to files that were checked at load.

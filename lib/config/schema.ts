@@ -11,6 +11,9 @@ export type ProcessingOrder = (typeof PROCESSING_ORDERS)[number];
 /** Client libraries of the producer (lib/sinks/*-writer.ts). */
 export const PRODUCER_CLIENTS = ['kafkajs', 'platformatic'] as const;
 export type ProducerClient = (typeof PRODUCER_CLIENTS)[number];
+/** The broker the service consumes from and writes to (BROKER). */
+export const BROKERS_KINDS = ['kafka', 'nats'] as const;
+export type BrokerKind = (typeof BROKERS_KINDS)[number];
 
 /** One setting of the schema. */
 export interface Setting<T = unknown> extends convict.SchemaObj<T> {
@@ -26,6 +29,16 @@ export interface Setting<T = unknown> extends convict.SchemaObj<T> {
 /** The values convict holds, before loadConfig resolves brokers and paths. */
 export interface RawConfig {
   serviceName: string;
+  broker: BrokerKind;
+  /** Used with BROKER=nats only (lib/nats/). */
+  nats: {
+    url: string;
+    stream: string;
+    /** Empty: every subject of the stream. */
+    subject: string;
+    durable: string;
+    ackWaitMs: number;
+  };
   kafka: {
     brokers: string;
     topic: string;
@@ -83,6 +96,29 @@ const TOPIC = /^[A-Za-z0-9._-]{1,249}$/;
 const INTEGER = /^[+-]?\d+$/;
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
+// A JetStream stream or durable consumer name: no whitespace, ".", "*", ">" or path separators.
+const NATS_NAME = /^[A-Za-z0-9_-]{1,255}$/;
+const NATS_SERVER = /^((nats|tls|ws|wss):\/\/)?[A-Za-z0-9_][A-Za-z0-9._-]*(:\d{1,5})?$/;
+
+/** The entries of a NATS_URL list (nats://host:port, host:port or host); undefined when one is not. */
+export function splitNatsServers(value: string): string[] | undefined {
+  const entries = value.split(',').map((entry) => entry.trim());
+  return entries.every((entry) => NATS_SERVER.test(entry)) ? entries : undefined;
+}
+
+/**
+ * A NATS subject: tokens separated by ".", none empty, no whitespace. With `wildcards` (a
+ * filter), a token may be "*" and the last may be ">".
+ */
+export function isNatsSubject(value: string, wildcards = false): boolean {
+  if (value.length > 255) return false;
+  const tokens = value.split('.');
+  return tokens.every((token, i) => {
+    if (token === '*' || token === '>') return wildcards && (token === '*' || i === tokens.length - 1);
+    return /^[^\s*>.]+$/.test(token);
+  });
+}
+
 /** The entries of a KAFKA_BROKERS-like list; undefined when one is not host:port. */
 export function splitBrokers(value: string): string[] | undefined {
   if (value === '') return [];
@@ -135,6 +171,14 @@ convict.addFormats({
   'broker-list': { validate: (x, s) => check(typeof x === 'string' && splitBrokers(x) !== undefined, s) },
   'file-path': { validate: (x, s) => check(typeof x === 'string', s) },
   'any-string': { validate: (x, s) => check(typeof x === 'string', s) },
+  // NATS (BROKER=nats): server URLs, stream and consumer names, subject filters.
+  'nats-servers': {
+    validate: (x, s) => check(typeof x === 'string' && splitNatsServers(x) !== undefined, s),
+  },
+  'nats-name': { validate: (x, s) => check(typeof x === 'string' && NATS_NAME.test(x), s) },
+  'nats-subject': {
+    validate: (x, s) => check(typeof x === 'string' && (x === '' || isNatsSubject(x, true)), s),
+  },
   'sasl-mechanism': {
     coerce: (v: unknown) => (typeof v === 'string' ? v.trim().toLowerCase() : v),
     validate: (x, s) => check(x === '' || (SASL_MECHANISMS as readonly unknown[]).includes(x), s),
@@ -189,6 +233,53 @@ const pemFile = (base: Base<string>): Setting<string> => ({
 
 export const configSchema: convict.Schema<RawConfig> = {
   serviceName: text({ doc: 'Name in logs and metrics.', env: 'SERVICE_NAME', default: 'myeventstream' }),
+  broker: {
+    doc: 'Broker consumed and written to: kafka (KAFKA_*), or nats (NATS_*, JetStream).',
+    env: 'BROKER',
+    default: 'kafka',
+    format: [...BROKERS_KINDS],
+    accepts: `one of ${BROKERS_KINDS.join(', ')}`,
+  },
+  // With BROKER=nats, OUTPUT_TOPIC and DLQ_TOPIC name subjects, CREATE_TOPICS creates streams.
+  nats: {
+    url: {
+      doc: 'NATS servers (BROKER=nats).',
+      env: 'NATS_URL',
+      default: 'nats://127.0.0.1:4222',
+      format: 'nats-servers',
+      accepts: 'a comma-separated list of nats://host:port',
+    },
+    stream: {
+      doc: 'JetStream stream consumed (BROKER=nats).',
+      env: 'NATS_STREAM',
+      default: 'events',
+      format: 'nats-name',
+      accepts: 'a stream name (up to 255 letters, digits, "_" or "-")',
+    },
+    subject: {
+      doc: 'Subject filter of the consumer; empty takes every subject of NATS_STREAM (BROKER=nats).',
+      env: 'NATS_SUBJECT',
+      default: '',
+      format: 'nats-subject',
+      accepts: 'empty or a NATS subject (tokens separated by ".", "*" or a final ">" as wildcards)',
+    },
+    durable: {
+      doc: 'Durable pull consumer of NATS_STREAM (BROKER=nats).',
+      env: 'NATS_DURABLE',
+      default: 'myeventstream',
+      format: 'nats-name',
+      accepts: 'a consumer name (up to 255 letters, digits, "_" or "-")',
+    },
+    ackWaitMs: int(
+      {
+        doc: "The consumer's ack wait: an unacknowledged message is delivered again after it (ms; BROKER=nats).",
+        env: 'NATS_ACK_WAIT_MS',
+        default: 30000,
+      },
+      1000,
+      3600000,
+    ),
+  },
   kafka: {
     brokers: {
       doc: 'Kafka bootstrap brokers; unset, `npm start` starts the local broker (the image stops instead).',

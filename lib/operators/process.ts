@@ -1,14 +1,26 @@
 import {
   asyncScheduler,
+  catchError,
   concatMap,
+  defer,
+  finalize,
+  from,
   isObservable,
-  Observable,
+  last,
+  map,
+  type Observable,
+  of,
   type OperatorFunction,
+  race,
+  retry,
   type SchedulerLike,
-  type Unsubscribable,
+  switchMap,
+  throwError,
+  timeout,
+  timer,
 } from 'rxjs';
 import { errorMessage, isRetriable, StageError } from '../core/errors.js';
-import { onAbort } from '../core/abort-callbacks.js';
+import { abortOf, onAbort } from '../core/abort-callbacks.js';
 import { withEvent, type Delivery, type DeliveryHooks } from '../core/delivery.js';
 import { backoffDelay, resolveBackoffPolicy, type BackoffPolicy } from '../core/backoff.js';
 
@@ -90,144 +102,109 @@ class AttemptTimedOut extends Error {
 }
 
 /**
- * The runs of fn for one delivery as one Observable: the delivery (with fn's result) once a run
- * completes, or the final error. Hand-written rather than defer + takeLast + retry + catchError
- * + map, which cost a subscriber each for every message; the spec pins the behaviour.
+ * The runs of fn for one delivery: each run is an Observable of its result, and RxJS's
+ * `retry({ count, delay })` makes the next one after the backoff, `catchError` turns the last
+ * failure into the stage's error. The delay decides per failure: a permanent error or a revoked
+ * partition ends the retries at once; otherwise the message gives its worker slot back, waits
+ * out the backoff on `scheduler`, and takes a slot again before the next run.
  */
 function attemptsOf<E, R>(
   fn: (event: E, delivery: Delivery<E>) => R | Promise<R> | Observable<R>,
   delivery: Delivery<E>,
   { maxAttempts, timeoutMs, policy, scheduler, random }: Attempts,
 ): Observable<Delivery<ProcessedEvent<E, R>>> {
-  return new Observable<Delivery<ProcessedEvent<E, R>>>((subscriber) => {
-    const { signal, hooks, worker } = delivery;
-    let attempts = 0; // how many times fn ran for this delivery
-    let live = 0; // the run going on (its number), 0 between runs: a late result of another is ignored
-    let running: Unsubscribable | undefined;
-    let closed = false;
-    let stopWaiting: (() => void) | undefined;
-    let stopDeadline: (() => void) | undefined;
+  const { signal, hooks, worker } = delivery;
+  let attempts = 0; // how many times fn ran for this delivery
 
-    const endRun = () => {
-      live = 0;
-      stopDeadline?.();
-    };
-    const succeed = (result: R | undefined) => {
-      endRun();
-      subscriber.next(
-        (result === undefined ? delivery : withEvent(delivery, result)) as Delivery<ProcessedEvent<E, R>>,
-      );
-      subscriber.complete();
-    };
-    const fail = (error: unknown) => {
-      let final: unknown;
-      try {
-        final = finalError(error, attempts, hooks);
-      } catch (callbackError) {
-        final = callbackError; // onRetryExhausted threw: a bug to surface as it is
-      }
-      subscriber.error(final);
-    };
-
-    const failedAttempt = (error: unknown) => {
-      endRun();
-      running = undefined;
-      // A permanent error, or no retry left: the last attempt's error decides.
-      if (!isRetriable(error) || attempts > maxAttempts) return fail(error);
-      if (signal.aborted) return fail(revokedError(attempts, error));
-      let delayMs: number;
-      try {
-        delayMs = backoffDelay(attempts, policy, random);
-        hooks.onRetry(attempts, error, delayMs);
-      } catch (callbackError) {
-        // A hook or the random source threw: a bug, surfaced as it is rather than retried.
-        return subscriber.error(callbackError);
-      }
-      const retry = () => {
-        stopWaiting?.();
-        attempt();
-      };
-      // Waiting needs no worker: the slot goes back to the pool for the backoff, and the next
-      // attempt waits for a free one like any other message.
+  const backoff = (error: unknown): Observable<unknown> => {
+    if (!isRetriable(error)) return throwError(() => error);
+    if (signal.aborted) return throwError(() => revokedError(attempts, error));
+    let delayMs: number;
+    try {
+      delayMs = backoffDelay(attempts, policy, random);
+      hooks.onRetry(attempts, error, delayMs);
+    } catch (callbackError) {
+      // A hook or the random source threw: a bug, surfaced as it is rather than retried.
+      return throwError(() => new SurfacedAsIs(callbackError));
+    }
+    // Waiting needs no worker: the slot goes back to the pool for the backoff, and the next
+    // attempt waits for a free one like any other message.
+    const waited = defer(() => {
       worker?.release();
-      let slotWanted: Unsubscribable | undefined;
-      const timer = scheduler.schedule(() => {
-        if (worker) slotWanted = worker.reacquire().subscribe(retry);
-        else retry();
-      }, delayMs);
-      const stopListening = onAbort(signal, () => {
-        stopWaiting?.();
-        fail(revokedError(attempts, error));
-      });
-      stopWaiting = () => {
-        stopWaiting = undefined;
-        timer.unsubscribe();
-        slotWanted?.unsubscribe();
-        stopListening();
-      };
-    };
+      return timer(delayMs, scheduler);
+    }).pipe(switchMap(() => (worker ? worker.reacquire() : of(undefined))));
+    const revoked = abortOf(signal).pipe(switchMap(() => throwError(() => revokedError(attempts, error))));
+    return race(waited, revoked);
+  };
 
-    /**
-     * The delivery fn gets for this run. With a timeout, a copy whose signal is the run's own:
-     * it follows the delivery's signal, and aborts when the run is given up for taking too
-     * long. (Made lazily behind a getter, the copy cost several times more than it saves.)
-     */
-    const deliveryForRun = (): Delivery<E> => {
-      if (timeoutMs === 0) return delivery;
-      const controller = new AbortController();
-      const stopFollowing = onAbort(signal, () => controller.abort(signal.reason));
-      const deadline = scheduler.schedule(() => {
-        const timedOut = new AttemptTimedOut(timeoutMs);
-        running?.unsubscribe();
-        controller.abort(timedOut);
-        failedAttempt(timedOut);
-      }, timeoutMs);
-      stopDeadline = () => {
-        stopDeadline = undefined;
-        deadline.unsubscribe();
-        stopFollowing();
-      };
-      return { ...delivery, signal: controller.signal };
-    };
+  const withResult = (result: R | undefined) =>
+    (result === undefined ? delivery : withEvent(delivery, result)) as Delivery<ProcessedEvent<E, R>>;
+  return defer(() => {
+    attempts += 1;
+    return timeoutMs === 0
+      ? resultOf(fn, delivery, withResult)
+      : resultWithin(fn, delivery, withResult, timeoutMs, scheduler);
+  }).pipe(
+    retry({ count: maxAttempts, delay: backoff }),
+    catchError((error: unknown) =>
+      // finalError may throw itself (onRetryExhausted did): then that error is the one surfaced.
+      throwError(() => (error instanceof SurfacedAsIs ? error.error : finalError(error, attempts, hooks))),
+    ),
+  );
+}
 
-    const attempt = () => {
-      const run = ++attempts;
-      live = run;
-      let result: R | Promise<R> | Observable<R>;
-      try {
-        result = fn(delivery.event, deliveryForRun());
-      } catch (error) {
-        return failedAttempt(error);
-      }
-      if (isObservable(result)) {
-        // Only a completed run counts: values of a failed run never escape.
-        let last: R | undefined;
-        running = (result as Observable<R>).subscribe({
-          next: (value) => (last = value),
-          error: failedAttempt,
-          complete: () => succeed(last),
-        });
-      } else if (typeof (result as PromiseLike<R> | null)?.then === 'function') {
-        (result as PromiseLike<R>).then(
-          (value) => {
-            if (!closed && live === run) succeed(value);
-          },
-          (error: unknown) => {
-            if (!closed && live === run) failedAttempt(error);
-          },
-        );
-      } else {
-        succeed(result as R);
-      }
-    };
+/** A failure that is not the attempt's: it skips the retries and the stage's error wrapping. */
+class SurfacedAsIs {
+  constructor(readonly error: unknown) {}
+}
 
-    attempt();
-    return () => {
-      closed = true;
-      stopDeadline?.();
-      stopWaiting?.();
-      running?.unsubscribe();
-    };
+/**
+ * One run of fn as an Observable of `done(result)`: of a value, a Promise's, or the last value of
+ * an Observable (undefined when it completed empty). Only a completed run counts: values of a
+ * failed run never escape, and a Promise's late answer after an unsubscribe is dropped. A value
+ * given at once is mapped without an operator, as that is the common case on the hot path.
+ */
+function resultOf<E, R, T>(
+  fn: (event: E, delivery: Delivery<E>) => R | Promise<R> | Observable<R>,
+  delivery: Delivery<E>,
+  done: (result: R | undefined) => T,
+): Observable<T> {
+  return defer(() => {
+    const result = fn(delivery.event, delivery);
+    if (isObservable(result)) return result.pipe(last(null, undefined), map(done));
+    if (typeof (result as PromiseLike<R> | null)?.then === 'function') {
+      return from(result as PromiseLike<R>).pipe(map(done));
+    }
+    return of(done(result as R));
+  });
+}
+
+/**
+ * A run limited to `timeoutMs`. fn gets a copy of the delivery whose signal is the run's own: it
+ * follows the delivery's signal, and aborts when the run is given up for taking too long.
+ */
+function resultWithin<E, R, T>(
+  fn: (event: E, delivery: Delivery<E>) => R | Promise<R> | Observable<R>,
+  delivery: Delivery<E>,
+  done: (result: R | undefined) => T,
+  timeoutMs: number,
+  scheduler: SchedulerLike,
+): Observable<T> {
+  return defer(() => {
+    const controller = new AbortController();
+    const stopFollowing = onAbort(delivery.signal, () => controller.abort(delivery.signal.reason));
+    return resultOf(fn, { ...delivery, signal: controller.signal }, done).pipe(
+      timeout({
+        first: timeoutMs,
+        scheduler,
+        with: () => {
+          const timedOut = new AttemptTimedOut(timeoutMs);
+          controller.abort(timedOut);
+          return throwError(() => timedOut);
+        },
+      }),
+      finalize(stopFollowing),
+    );
   });
 }
 

@@ -172,6 +172,13 @@ describe('loadConfig', () => {
       ['SERVICE_NAME', 'billing', (c) => c.serviceName, 'billing'],
       ['SHUTDOWN_TIMEOUT_MS', '0', (c) => c.shutdown.timeoutMs, 0],
       ['COMMIT_INTERVAL_MS', '10', (c) => c.commit.intervalMs, 10],
+      // BROKER=nats (lib/nats/); spec/nats/nats-settings.spec.ts checks what they refuse.
+      ['BROKER', 'nats', (c) => c.broker, 'nats'],
+      ['NATS_URL', 'nats://n1:4222,n2:4222', (c) => c.nats.url, 'nats://n1:4222,n2:4222'],
+      ['NATS_STREAM', 'ORDERS', (c) => c.nats.stream, 'ORDERS'],
+      ['NATS_SUBJECT', 'orders.*', (c) => c.nats.subject, 'orders.*'],
+      ['NATS_DURABLE', 'orders-worker', (c) => c.nats.durable, 'orders-worker'],
+      ['NATS_ACK_WAIT_MS', '1000', (c) => c.nats.ackWaitMs, 1000],
     ];
 
     it('cover every setting of the schema', () => {

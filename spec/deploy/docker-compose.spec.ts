@@ -7,6 +7,8 @@ import { projectRoot } from '../../lib/project-root.js';
 
 interface ComposeService {
   image?: string;
+  profiles?: string[];
+  command?: string[];
   build?: unknown;
   environment?: Record<string, string | number>;
   depends_on?: Record<string, { condition: string }>;
@@ -20,7 +22,7 @@ const compose = parse(readFileSync(join(projectRoot(), 'docker-compose.yml'), 'u
   networks: Record<string, { name?: string }>;
 };
 
-describe('docker-compose.yml (checked statically: no Docker engine runs these tests)', () => {
+describe('docker-compose.yml (static checks; npm run test:container reads it with podman-compose)', () => {
   it('passes the service only variables its configuration knows', () => {
     const known = new Set([...SETTINGS.values()].map((setting) => setting.env));
     const passed = Object.keys(compose.services.myeventstream!.environment ?? {});
@@ -58,6 +60,7 @@ describe('docker-compose.yml (checked statically: no Docker engine runs these te
     expect(Object.keys(compose.volumes).sort()).to.deep.equal([
       'grafana-data',
       'kafka-data',
+      'nats-data',
       'prometheus-data',
     ]);
     expect(compose.networks['myeventstream-network']?.name).to.equal('myeventstream-network');
@@ -67,5 +70,23 @@ describe('docker-compose.yml (checked statically: no Docker engine runs these te
     const grafana = compose.services.grafana!.environment!;
     expect(String(grafana.GF_SECURITY_ADMIN_USER)).to.match(/^\$\{GRAFANA_ADMIN_USER/);
     expect(String(grafana.GF_SECURITY_ADMIN_PASSWORD)).to.match(/^\$\{GRAFANA_ADMIN_PASSWORD/);
+  });
+
+  it('runs the service on NATS JetStream in the optional nats profile only', () => {
+    const nats = compose.services.nats!;
+    const service = compose.services['myeventstream-nats']!;
+    expect(nats.profiles).to.deep.equal(['nats']);
+    expect(service.profiles).to.deep.equal(['nats']);
+    expect(nats.command).to.include('-js');
+    const known = new Set([...SETTINGS.values()].map((setting) => setting.env));
+    const passed = Object.keys(service.environment ?? {});
+    expect(passed.filter((name) => !known.has(name))).to.deep.equal([]);
+    expect(service.environment).to.include({
+      BROKER: 'nats',
+      NATS_URL: 'nats://nats:4222',
+      CREATE_TOPICS: 'true',
+    });
+    const withoutProfile = Object.entries(compose.services).filter(([, s]) => !s.profiles);
+    expect(withoutProfile.map(([name]) => name)).to.not.include.members(['nats', 'myeventstream-nats']);
   });
 });

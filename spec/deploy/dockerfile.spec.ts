@@ -19,7 +19,7 @@ const instructions = dockerfile
   .filter((line) => line !== '' && !line.startsWith('#'));
 const of = (keyword: string) => instructions.filter((line) => line.startsWith(`${keyword} `));
 
-describe('Dockerfile (checked statically: no Docker engine runs these tests)', () => {
+describe('Dockerfile (static checks; npm run test:container builds and runs the image)', () => {
   it('builds in two stages and runs from a slim Node.js LTS image pinned by version', () => {
     const from = of('FROM');
     expect(from).to.have.length(2);
@@ -57,6 +57,24 @@ describe('Dockerfile (checked statically: no Docker engine runs these tests)', (
   it('is described by the README as it is: its number of stages', () => {
     const words = ['none', 'one', 'two', 'three', 'four'];
     expect(readme).to.include(`The \`Dockerfile\` builds in ${words[of('FROM').length]} stage`);
+  });
+
+  it('is described by the README as it is: the base image it pins', () => {
+    const bases = new Set(of('FROM').map((line) => line.split(/\s+/)[1]));
+    expect(bases.size).to.equal(1);
+    const [base] = [...bases] as [string];
+    expect(readme).to.include(`both \`FROM ${base}\``);
+  });
+
+  it('is built and run by npm run test:container, as the README says', () => {
+    const { scripts } = JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    expect(scripts['test:container']).to.include('spec/container/');
+    expect(readme).to.include('`npm run test:container` (the last step of `.ci/run`) builds the image');
+    expect(readFileSync(join(projectRoot(), '.ci', 'run'), 'utf8').trimEnd()).to.match(
+      /\nnpm run test:container$/,
+    );
   });
 
   it('leaves out no file the README copies into an image', () => {

@@ -1,10 +1,9 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Registry } from 'prom-client';
 import { parse } from 'yaml';
-import { createMetrics } from '../../lib/observability/metrics.js';
 import { projectRoot } from '../../lib/project-root.js';
+import { exportedMetricNames, serviceDashboard } from '../support/exported-metrics.js';
 
 const KEYWORDS = new Set([
   'by',
@@ -34,25 +33,13 @@ export function metricNames(expr: string): string[] {
   return names.filter((name) => !KEYWORDS.has(name));
 }
 
-/** Every series name the service exposes, histograms with their _bucket/_sum/_count. */
+/** Every series name a PromQL expression may select: the service's and Prometheus's own `up`. */
 async function exportedNames(): Promise<Set<string>> {
-  const registry = new Registry();
-  createMetrics(registry, 'spec');
-  const names = new Set<string>(['up']); // Prometheus's own per-target series
-  for (const metric of await registry.getMetricsAsJSON()) {
-    names.add(metric.name);
-    if ((metric.type as unknown) === 'histogram')
-      for (const suffix of ['_bucket', '_sum', '_count']) names.add(metric.name + suffix);
-  }
-  return names;
+  return new Set([...(await exportedMetricNames()), 'up']);
 }
 
 function dashboardExpressions(): Array<{ where: string; expr: string }> {
-  const path = join(projectRoot(), 'grafana', 'dashboards', 'myeventstream.json');
-  const dashboard = JSON.parse(readFileSync(path, 'utf8')) as {
-    panels: Array<{ title: string; targets: Array<{ expr: string }> }>;
-    templating: { list: Array<{ name: string; definition?: string }> };
-  };
+  const dashboard = serviceDashboard();
   return [
     ...dashboard.panels.flatMap((panel) =>
       panel.targets.map(({ expr }) => ({ where: `panel "${panel.title}"`, expr })),

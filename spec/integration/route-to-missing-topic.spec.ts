@@ -1,12 +1,15 @@
 import { expect } from 'chai';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipe } from 'rxjs';
 import { decodeJson, definePipeline, routeTo } from '../../lib/index.js';
+import { projectRoot } from '../../lib/project-root.js';
 import type { EventService } from '../../lib/service/event-service.js';
 import { adminTopicLookup } from '../../lib/sinks/output-topics.js';
 import { inProcessService } from './support/in-process-service.js';
 import { createTopic, randomName, testKafka, withAdmin } from './support/kafka.js';
 import { produceAll } from './support/produce.js';
+import { ServiceProcess, type LogLine } from './support/service-process.js';
 import { readTopic, sleep } from './support/topic-reader.js';
 
 /** The service's JSON log lines, parsed. */
@@ -112,5 +115,56 @@ describe('a pipeline routing to a topic that does not exist', function () {
     expect(log.lines.filter((line) => line.topic === missing).map((line) => line.level)).to.deep.equal([
       'info',
     ]);
+  });
+
+  describe("in the compiled service's log, with either producer client", () => {
+    let child: ServiceProcess | undefined;
+    afterEach(async () => {
+      child?.kill('SIGKILL');
+      await child?.exited;
+      child = undefined;
+    });
+
+    /** A line about `topic`: it names it, or says a topic is unknown (kafkajs names none). */
+    const about = (topic: string) => (line: LogLine) =>
+      JSON.stringify(line).includes(topic) ||
+      /topic-partition|UNKNOWN_TOPIC|unknown topic/i.test(JSON.stringify(line));
+
+    for (const client of ['platformatic', 'kafkajs']) {
+      it(`says it in exactly one line, writing with ${client}`, async () => {
+        const names = { source: randomName('orders'), dlq: randomName('dlq'), group: randomName('group') };
+        const missing = randomName('routed');
+        await createTopic(kafka, names.source, 1);
+        await createTopic(kafka, names.dlq, 1);
+        child = new ServiceProcess({
+          KAFKA_BROKERS: process.env.KAFKA_BROKERS!,
+          KAFKA_TOPIC: names.source,
+          DLQ_TOPIC: names.dlq,
+          KAFKA_GROUP_ID: names.group,
+          KAFKA_PRODUCER_CLIENT: client,
+          PIPELINE: join(projectRoot(), 'spec', 'integration', 'fixtures', 'route-to-pipeline.js'),
+          ROUTE_TO_TOPIC: missing,
+        });
+        await child.waitForLog((line) => line.message === 'Consuming');
+        await produceAll(
+          kafka,
+          names.source,
+          [1, 2, 3].map((n) => ({ key: `k-${n}`, value: JSON.stringify({ Id: `e-${n}` }) })),
+        );
+
+        await child.waitForLog((line) => line.topic === missing);
+        // The clients retry the writes for about 40 s; their lookups start at once.
+        await sleep(5000);
+
+        expect(
+          child.lines.filter(about(missing)).map(({ level, message }) => ({ level, message })),
+        ).to.deep.equal([
+          {
+            level: 'error',
+            message: `Topic ${missing} that the pipeline writes to does not exist: create it, or set CREATE_TOPICS=true`,
+          },
+        ]);
+      });
+    }
   });
 });

@@ -30,6 +30,7 @@ function responseError(api: string, answer: string): LogEntry {
 }
 
 const COORDINATOR_NOT_AVAILABLE = 'The group coordinator is not available';
+const UNKNOWN_TOPIC = 'This server does not host this topic-partition';
 
 describe('kafkajs log levels in the service logs', () => {
   it('logs the first start against a new broker (no group coordinator yet) below error', async () => {
@@ -47,7 +48,8 @@ describe('kafkajs log levels in the service logs', () => {
     const logger = createLogger({ level: 'debug', serviceName: 'svc', stream });
     const log = kafkaLogCreator(logger)(logLevel.WARN);
     log(responseError('GroupCoordinator', COORDINATOR_NOT_AVAILABLE));
-    log(responseError('Produce', 'This server does not host this topic-partition'));
+    log(responseError('Metadata', UNKNOWN_TOPIC));
+    log(responseError('Produce', UNKNOWN_TOPIC));
     await new Promise((resolve) => setImmediate(resolve));
 
     expect(lines.map(({ level, message, error }) => ({ level, message, error }))).to.deep.equal([
@@ -57,18 +59,23 @@ describe('kafkajs log levels in the service logs', () => {
         error: COORDINATOR_NOT_AVAILABLE,
       },
       {
+        level: 'debug',
+        message: 'Response Metadata(key: 10, version: 2)',
+        error: UNKNOWN_TOPIC,
+      },
+      {
         level: 'error',
         message: 'Response Produce(key: 10, version: 2)',
-        error: 'This server does not host this topic-partition',
+        error: UNKNOWN_TOPIC,
       },
     ]);
   });
 
-  it('puts group coordination answers at debug and leadership answers at warn', () => {
+  it('puts group coordination and unknown-topic answers at debug and leadership answers at warn', () => {
     const levels = Object.fromEntries(
-      Object.entries(EXPECTED_BROKER_ANSWERS).map(([answer, { type }]) => [
+      Object.entries(EXPECTED_BROKER_ANSWERS).map(([answer, { type, requests }]) => [
         type,
-        serviceLevel(responseError('Any', answer)),
+        serviceLevel(responseError(requests?.[0] ?? 'Any', answer)),
       ]),
     );
     expect(levels).to.deep.equal({
@@ -79,6 +86,7 @@ describe('kafkajs log levels in the service logs', () => {
       MEMBER_ID_REQUIRED: 'debug',
       LEADER_NOT_AVAILABLE: 'warn',
       NOT_LEADER_FOR_PARTITION: 'warn',
+      UNKNOWN_TOPIC_OR_PARTITION: 'debug',
     });
   });
 
@@ -90,6 +98,10 @@ describe('kafkajs log levels in the service logs', () => {
 
   it('keeps other errors at error: other answers, and the same words outside a broker answer', () => {
     expect(serviceLevel(responseError('Produce', 'The request timed out'))).to.equal('error');
+    // A topic gone after it was found: only the metadata lookup of a missing one is named by the service.
+    expect(serviceLevel(responseError('Produce', UNKNOWN_TOPIC))).to.equal('error');
+    expect(serviceLevel(responseError('Fetch', UNKNOWN_TOPIC))).to.equal('error');
+    expect(serviceLevel(responseError('Metadata', 'constructor'))).to.equal('error');
     const answer = responseError('x', COORDINATOR_NOT_AVAILABLE);
     const notAnAnswer = {
       ...answer,

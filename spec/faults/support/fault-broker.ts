@@ -1,5 +1,6 @@
 import { startEphemeralJvmBroker, type RestartableBroker } from '../../../lib/broker/ephemeral-broker.js';
 import { printReport } from './report.js';
+import { provideTestNats } from '../../support/nats-server.js';
 
 /**
  * Mocha global fixture for the fault suite: its own JVM broker, always (not KAFKA_BROKERS, not
@@ -7,6 +8,7 @@ import { printReport } from './report.js';
  * (and the service processes they spawn) as KAFKA_BROKERS and through `faultBroker()`.
  */
 let broker: RestartableBroker | undefined;
+const nats = await provideTestNats();
 
 export function faultBroker(): RestartableBroker {
   if (!broker)
@@ -26,4 +28,5 @@ export async function mochaGlobalSetup(): Promise<void> {
 export async function mochaGlobalTeardown(): Promise<void> {
   printReport();
   await broker?.stop();
+  await nats.stop();
 }

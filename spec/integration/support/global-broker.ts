@@ -1,11 +1,14 @@
 import { provideTestBroker } from '../../../lib/broker/provide-broker.js';
 import type { StartedBroker } from '../../../lib/broker/ephemeral-broker.js';
+import { provideTestNats } from '../../support/nats-server.js';
 
 /**
  * Mocha global fixture for the integration suite: one real broker for the whole run, exposed
- * to the specs (and the service processes they spawn) as KAFKA_BROKERS, stopped at the end.
+ * to the specs (and the service processes they spawn) as KAFKA_BROKERS, stopped at the end; and
+ * the NATS server, as NATS_URL (see provideTestNats).
  */
 let broker: StartedBroker | undefined;
+const nats = await provideTestNats();
 
 export async function mochaGlobalSetup(): Promise<void> {
   const started = Date.now();
@@ -18,4 +21,5 @@ export async function mochaGlobalSetup(): Promise<void> {
 
 export async function mochaGlobalTeardown(): Promise<void> {
   await broker?.stop();
+  await nats.stop();
 }
