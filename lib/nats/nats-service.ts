@@ -9,13 +9,14 @@ import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { progressOf, type UnsettledMessage } from '../observability/progress.js';
 import { Readiness, SERVICE_CONDITIONS, type ServiceCondition } from '../observability/readiness.js';
 import type { BackoffPolicy } from '../core/backoff.js';
-import type { Pipeline } from '../pipeline/define-pipeline.js';
-import type { Delivery, WorkerSlot } from '../core/delivery.js';
-import { handleMessage, type Settlement, type WorkerResult } from '../core/handle-message.js';
+import type { Pipeline, PipelineContext } from '../pipeline/define-pipeline.js';
+import type { Delivery } from '../core/delivery.js';
+import type { MessageHandler, Settlement, WorkerResult } from '../core/handle-message.js';
+import { startMessageFlow } from '../service/message-flow.js';
 import { nextTurn } from '../service/next-turn.js';
-import { runPipeline, type RunnerCounts } from '../service/pipeline-runner.js';
+import type { RunnerCounts } from '../service/pipeline-runner.js';
 import { classify } from '../sinks/dead-letter.js';
-import { deadLetterSink } from '../sinks/dead-letter-sink.js';
+import type { DeadLetterSinkOptions } from '../sinks/dead-letter-sink.js';
 import { CreditGate } from '../core/credit-gate.js';
 import { withNatsOrigin } from './nats-dead-letters.js';
 import { NatsPublisher } from './nats-publisher.js';
@@ -53,7 +54,7 @@ export interface NatsServiceDeps {
 /**
  * The service on NATS JetStream: durable pull consumer → credit-gated source →
  * mergeMap(handle, WORKER_POOL_SIZE) → settlements → acks. The message flow is the Kafka
- * service's (handleMessage, runPipeline, the dead-letter sink, the credits); what differs is
+ * service's (startMessageFlow: handleMessage, runPipeline, the dead-letter sink); what differs is
  * the edges: a message settles by its ack instead of an offset commit, and writes are JetStream
  * publishes. The durable consumer must exist with max_ack_pending at the credits (ensureDurable).
  */
@@ -106,7 +107,7 @@ export class NatsEventService {
     this.readiness.set('progress', true);
 
     const publisher = new NatsPublisher(js);
-    const chain = pipeline.build({
+    const context: PipelineContext = {
       schema: settings.schema,
       outputTopic: settings.outputSubject,
       retry: settings.retry,
@@ -119,9 +120,9 @@ export class NatsEventService {
           },
         ),
       logger,
-    });
+    };
     const deadLetters = withNatsOrigin((subject, letter) => publisher.send(subject, letter));
-    const writeDeadLetter = deadLetterSink({
+    const deadLetterOptions: DeadLetterSinkOptions = {
       topic: settings.dlqSubject,
       producer: deadLetters,
       backoff: settings.retry,
@@ -137,7 +138,7 @@ export class NatsEventService {
         });
       },
       onWritten: () => this.readiness.set('dlq', true),
-    });
+    };
     const source = natsSource({
       consumer,
       gate: this.gate,
@@ -161,27 +162,29 @@ export class NatsEventService {
         this.pullFailingSince ??= { at: Date.now(), error };
       },
     });
-    const handle = handleMessage(chain, writeDeadLetter);
     // As in the Kafka service: once shutdown began, messages still waiting for a worker are
     // not started (they go back to the stream), and `running` counts what a drain waits for.
-    const handleUnlessStopping = (delivery: Delivery, worker?: WorkerSlot) => {
-      if (this.stopping) return EMPTY;
-      this.running += 1;
-      if (delivery.signal.aborted) return of<WorkerResult>({ delivery, outcome: 'abandoned' });
-      return handle(delivery, worker);
-    };
-    const { settlements, counts } = runPipeline(
-      source.pipe(nextTurn()),
-      handleUnlessStopping,
-      settings.workerPoolSize,
-      { order: settings.order },
-    );
-    this.counts = counts;
-    const subscription = settlements.subscribe({
-      next: (settlement) => this.settle(settlement),
-      error: (error: unknown) => this.fail(error),
+    const unlessStopping =
+      (handle: MessageHandler): MessageHandler =>
+      (delivery, worker) => {
+        if (this.stopping) return EMPTY;
+        this.running += 1;
+        if (delivery.signal.aborted) return of<WorkerResult>({ delivery, outcome: 'abandoned' });
+        return handle(delivery, worker);
+      };
+    const flow = startMessageFlow({
+      deliveries: source.pipe(nextTurn()),
+      pipeline,
+      context,
+      deadLetters: deadLetterOptions,
+      workerPoolSize: settings.workerPoolSize,
+      order: settings.order,
+      guard: unlessStopping,
+      onSettled: (settlement) => this.settle(settlement),
+      onFailed: (error: unknown) => this.fail(error),
     });
-    this.source = Object.assign(source, { subscription });
+    this.counts = flow.counts;
+    this.source = Object.assign(source, { subscription: flow.subscription });
     this.progressTimer = setInterval(() => this.checkProgress(), 1000);
     this.progressTimer.unref();
   }
