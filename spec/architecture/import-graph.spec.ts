@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { projectRoot } from '../../lib/project-root.js';
 import {
@@ -123,6 +125,18 @@ describe('the import graph of lib/', () => {
       .filter((e) => reached.has(e.from) && BROKER_CLIENT.test(e.specifier))
       .map((e) => `${e.from} imports ${e.specifier}`);
     expect(offending).to.deep.equal([]);
+  });
+
+  it('wires the message flow in one place: only lib/service/message-flow.ts calls handleMessage, runPipeline and deadLetterSink', () => {
+    const wiring = /\b(handleMessage|runPipeline|deadLetterSink)\(/;
+    const callers = [...new Set(edges.map((e) => e.from))].filter(
+      (file) =>
+        !/\/(handle-message|pipeline-runner|dead-letter-sink)\.ts$/.test(file) &&
+        readFileSync(join(projectRoot(), file), 'utf8')
+          .split('\n')
+          .some((line) => wiring.test(line) && !/^\s*(\*|\/\/)/.test(line)),
+    );
+    expect(callers).to.deep.equal(['lib/service/message-flow.ts']);
   });
 
   for (const [entry, loads] of [
