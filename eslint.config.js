@@ -54,6 +54,22 @@ export default tseslint.config(
     },
   },
   {
+    files: ['lib/nats/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['kafkajs', '@platformatic/kafka', '@platformatic/kafka/*'],
+              message: 'The NATS adapter names no Kafka client: shared types are in lib/core.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['lib/main.ts', 'lib/cli/**/*.ts'],
     rules: {
       'no-restricted-imports': [

@@ -1,15 +1,15 @@
 import { headers as natsHeaders, type MsgHdrs } from '@nats-io/transport-node';
-import type { IHeaders } from 'kafkajs';
+import type { MessageHeaders } from '../core/headers.js';
 
-const NO_HEADERS: IHeaders = Object.freeze({}) as IHeaders;
+const NO_HEADERS: MessageHeaders = Object.freeze({}) as MessageHeaders;
 
 /**
  * A NATS message's headers as a delivery carries them: Buffers, as Kafka's arrive, and an
  * array where a header repeats. `__proto__` is defined as an own property, so it stays a header.
  */
-export function deliveryHeaders(headers: MsgHdrs | undefined): IHeaders {
+export function deliveryHeaders(headers: MsgHdrs | undefined): MessageHeaders {
   if (!headers) return NO_HEADERS;
-  const out: IHeaders = {};
+  const out: MessageHeaders = {};
   for (const name of headers.keys()) {
     const values = headers.values(name).map((value) => Buffer.from(value));
     const value = values.length === 1 ? values[0] : values;
@@ -27,7 +27,7 @@ export function deliveryHeaders(headers: MsgHdrs | undefined): IHeaders {
  * message read, they would make its output or dead letter be refused or dropped as a duplicate,
  * so they are not written.
  */
-export function publishHeaders(headers: IHeaders | undefined): MsgHdrs | undefined {
+export function publishHeaders(headers: MessageHeaders | undefined): MsgHdrs | undefined {
   const names = Object.keys(headers ?? {}).filter((name) => !/^nats-/i.test(name));
   if (names.length === 0) return undefined;
   const out = natsHeaders();

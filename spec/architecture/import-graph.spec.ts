@@ -127,6 +127,19 @@ describe('the import graph of lib/', () => {
     expect(offending).to.deep.equal([]);
   });
 
+  it("keeps each broker's clients in its own adapter: Kafka's out of lib/nats and all it imports, NATS's out of lib/kafka, lib/source and lib/sinks", () => {
+    const natsFiles = [...new Set(edges.map((e) => e.from))].filter((file) => file.startsWith('lib/nats/'));
+    expect(natsFiles, 'files of lib/nats').to.not.deep.equal([]);
+    const reached = new Set(natsFiles.flatMap((file) => [...reachableFrom(edges, file)]));
+    const kafkaInNats = edges
+      .filter((e) => reached.has(e.from) && /^(kafkajs|@platformatic\/kafka)(\/|$)/.test(e.specifier))
+      .map((e) => `${e.from} imports ${e.specifier}`);
+    const natsInKafka = edges
+      .filter((e) => /^lib\/(kafka|source|sinks)\//.test(e.from) && /^@nats-io\//.test(e.specifier))
+      .map((e) => `${e.from} imports ${e.specifier}`);
+    expect([...kafkaInNats, ...natsInKafka]).to.deep.equal([]);
+  });
+
   it('wires the message flow in one place: only lib/service/message-flow.ts calls handleMessage, runPipeline and deadLetterSink', () => {
     const wiring = /\b(handleMessage|runPipeline|deadLetterSink)\(/;
     const callers = [...new Set(edges.map((e) => e.from))].filter(
