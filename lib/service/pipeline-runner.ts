@@ -1,4 +1,4 @@
-import { Observable, type OperatorFunction, tap } from 'rxjs';
+import { mergeMap, Observable, type OperatorFunction, tap } from 'rxjs';
 import type { ProcessingOrder } from '../config/schema.js';
 import type { Delivery } from '../core/delivery.js';
 import type { MessageHandler, Settlement } from '../core/handle-message.js';
@@ -50,12 +50,15 @@ export function runPipeline(
 ): { settlements: Observable<Settlement>; counts: RunnerCounts } {
   if (!(concurrency >= 1)) throw new RangeError(`runPipeline: concurrency must be >= 1, got ${concurrency}`);
   let received = 0;
-  const pool = new WorkerPool(handle, concurrency);
-  const settle: OperatorFunction<Delivery, Settlement> = (admitted) =>
-    pool.run(admitted).pipe(flattenSettlements());
+  const pool = new WorkerPool(handle);
+  // The workers: at most `concurrency` turns run at once; the others wait in mergeMap's buffer,
+  // which holds no more than the source's credits allow (QUEUE_BUFFER_SIZE + WORKER_POOL_SIZE):
+  // with every credit taken, the source stops fetching until a message settles.
+  const work: OperatorFunction<Delivery, Settlement> = (admitted) =>
+    pool.turns(admitted).pipe(mergeMap(pool.inWorkerSlot, concurrency), flattenSettlements());
   const settlements = deliveries.pipe(
     tap(() => (received += 1)),
-    order === 'unordered' ? settle : inLaneOrder(deliveryLane(order), settledDelivery, settle),
+    order === 'unordered' ? work : inLaneOrder(deliveryLane(order), settledDelivery, work),
   );
   return {
     settlements,

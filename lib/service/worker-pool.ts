@@ -1,6 +1,5 @@
 import {
   asapScheduler,
-  mergeMap,
   merge,
   Observable,
   type Observer,
@@ -50,13 +49,14 @@ export class WorkerPool {
   private intakeDone = false;
   private depth = 0;
 
-  constructor(
-    private readonly handle: MessageHandler,
-    private readonly concurrency: number,
-  ) {}
+  constructor(private readonly handle: MessageHandler) {}
 
-  /** Handles `deliveries`, at most `concurrency` working at once. */
-  run(deliveries: Observable<Delivery>): Observable<WorkerResult> {
+  /**
+   * The turns to run: the new messages of `deliveries`, merged with the turns that messages
+   * already started ask for again. Run each with `mergeMap(pool.inWorkerSlot, concurrency)`;
+   * subscribe once.
+   */
+  turns(deliveries: Observable<Delivery>): Observable<Delivery | Observable<WorkerResult>> {
     const intake = deliveries.pipe(
       tap({
         complete: () => {
@@ -68,8 +68,15 @@ export class WorkerPool {
     // Unsubscribed before every chain was done (the pipeline ended early, or failed): no turn
     // is left to end the chains waiting without one.
     const resumed = this.moreTurns.pipe(tap({ unsubscribe: () => this.stopParked() }));
-    return merge(intake, resumed).pipe(mergeMap(this.turn, this.concurrency));
+    return merge(intake, resumed);
   }
+
+  /**
+   * A turn in a worker slot: a new message's chain, started with `handle` (it holds the slot
+   * until it completes or gives the slot back), or a started message's next turn.
+   */
+  readonly inWorkerSlot = (work: Delivery | Observable<WorkerResult>): Observable<WorkerResult> =>
+    work instanceof Observable ? work : this.firstTurn(work);
 
   /** A chain is done: once the intake has ended too, nothing can ask for a turn any more. */
   ended(): void {
@@ -88,10 +95,6 @@ export class WorkerPool {
     }
     return undefined;
   }
-
-  /** The Observable a turn holds a slot for. */
-  private readonly turn = (work: Delivery | Observable<WorkerResult>): Observable<WorkerResult> =>
-    work instanceof Observable ? work : this.firstTurn(work);
 
   private firstTurn(delivery: Delivery): Observable<WorkerResult> {
     return new Observable<WorkerResult>((slot) => {
