@@ -22,6 +22,7 @@ import { CreditGate } from '../core/credit-gate.js';
 import { GroupMembership } from '../kafka/source/group-membership.js';
 import { kafkaSource, type SourceControl } from '../kafka/source/kafka-source.js';
 import { startMessageFlow } from './message-flow.js';
+import { commitAfterSettles } from '../core/commit-after-settles.js';
 import { nextTurn } from './next-turn.js';
 import type { RunnerCounts } from './pipeline-runner.js';
 
@@ -92,6 +93,8 @@ export class EventService {
   private readonly committer: Committer;
   private readonly handedOffAt = new Map<Delivery, number>();
   private subscription: Subscription | undefined;
+  /** The commit subscriber of the flow (commitAfterSettles). */
+  private commits: Subscription | undefined;
   private fail!: (error: unknown) => void;
   private lastSettleAt = Date.now();
   private stuckTimer: NodeJS.Timeout | undefined;
@@ -132,7 +135,6 @@ export class EventService {
         return this.source.commitOffsets(offsets);
       },
       tracker: this.tracker,
-      minIntervalMs: settings.commitIntervalMs,
       logger,
       onCommitted: (offsets) => {
         this.metrics.commits.inc();
@@ -300,9 +302,14 @@ export class EventService {
       guard: unlessStopping,
       onSettled: (settlement) => this.settle(settlement),
       onFailed: (error: unknown) => this.fail(error),
+      commits: commitAfterSettles({
+        commitNow: () => this.committer.commitNow(),
+        minIntervalMs: settings.commitIntervalMs,
+      }),
     });
     this.counts = flow.counts;
     this.subscription = flow.subscription;
+    this.commits = flow.commits;
     this.stuckTimer = setInterval(() => this.checkProgress(), 1000);
     this.stuckTimer.unref();
   }
@@ -339,7 +346,7 @@ export class EventService {
       // Aborted work settles as abandoned at once; give it a moment so its credits come back.
       await waitUntil(() => this.running === 0, 1000);
     }
-    this.committer.stop();
+    this.commits?.unsubscribe();
     const committed = await this.commitBeforeLeaving();
     clearInterval(this.stuckTimer);
     this.subscription?.unsubscribe();
@@ -412,7 +419,6 @@ export class EventService {
     this.lastSettleAt = Date.now();
     if (outcome === 'abandoned') return;
     this.tracker.settle(delivery.topic, delivery.partition, delivery.offset, delivery.generation);
-    this.committer.settled();
     const seconds = handedOffAt === undefined ? 0 : (Date.now() - handedOffAt) / 1000;
     if (outcome === 'processed') {
       this.metrics.eventsProcessed.inc();

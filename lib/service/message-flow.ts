@@ -1,4 +1,12 @@
-import type { Observable, Subscription } from 'rxjs';
+import {
+  catchError,
+  connectable,
+  EMPTY,
+  type Observable,
+  type OperatorFunction,
+  Subject,
+  Subscription,
+} from 'rxjs';
 import type { ProcessingOrder } from '../config/schema.js';
 import type { Delivery } from '../core/delivery.js';
 import { handleMessage, type MessageHandler, type Settlement } from '../core/handle-message.js';
@@ -27,6 +35,12 @@ export interface MessageFlowOptions {
   onSettled: (settlement: Settlement) => void;
   /** A failure outside any one message's handling (the source failed): the flow has ended. */
   onFailed: (error: unknown) => void;
+  /**
+   * The commit subscriber's operators (e.g. commitAfterSettles): subscribed to the settlements
+   * after `onSettled`, so each settlement reaches them once its offset is marked. None where
+   * settling itself acknowledges the message (NATS acks each one).
+   */
+  commits?: OperatorFunction<Settlement, unknown>;
 }
 
 export interface RunningFlow {
@@ -34,6 +48,8 @@ export interface RunningFlow {
   readonly counts: RunnerCounts;
   /** Unsubscribing stops the flow: nothing more is taken, nothing more settles. */
   readonly subscription: Subscription;
+  /** The commit subscriber: unsubscribing it stops the commits settles ask for (shutdown). */
+  readonly commits: Subscription;
 }
 
 /**
@@ -55,6 +71,22 @@ export function startMessageFlow(options: MessageFlowOptions): RunningFlow {
     options.workerPoolSize,
     { order: options.order },
   );
-  const subscription = settlements.subscribe({ next: onSettled, error: onFailed });
-  return { counts, subscription };
+  // One run of the flow for two subscribers, both in place before it starts.
+  const shared = connectable(settlements, {
+    connector: () => new Subject<Settlement>(),
+    resetOnDisconnect: false,
+  });
+  const subscription = shared.subscribe({ next: onSettled, error: onFailed });
+  // The dedicated commit subscriber. A failure of the flow is onFailed's, above.
+  const commits = options.commits
+    ? shared
+        .pipe(
+          catchError(() => EMPTY),
+          options.commits,
+        )
+        .subscribe({ error: onFailed })
+    : Subscription.EMPTY;
+  subscription.add(commits);
+  subscription.add(shared.connect());
+  return { counts, subscription, commits };
 }

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { EMPTY, map, Subject } from 'rxjs';
+import { EMPTY, map, Subject, tap } from 'rxjs';
 import winston from 'winston';
 import type { Delivery } from '../../lib/core/delivery.js';
 import { PermanentError } from '../../lib/core/errors.js';
@@ -59,6 +59,22 @@ function flowOf(overrides: Partial<MessageFlowOptions> = {}) {
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe('startMessageFlow (the flow the service and the test driver share)', () => {
+  it('hands each settlement to the commit subscriber after onSettled, and stops it on its own', () => {
+    const seen: string[] = [];
+    const { deliveries, flow } = flowOf({
+      onSettled: (settlement) => seen.push(`settled ${settlement.delivery.offset}`),
+      commits: tap((settlement: Settlement) => seen.push(`commit after ${settlement.delivery.offset}`)),
+    });
+    deliveries.next(makeDelivery({ offset: '1' }));
+    deliveries.next(makeDelivery({ offset: '2', value: Buffer.from('bad') }));
+    expect(seen.slice(0, 2)).to.deep.equal(['settled 1', 'commit after 1']);
+    flow.commits.unsubscribe();
+    deliveries.next(makeDelivery({ offset: '3' }));
+    expect(seen.filter((line) => line.startsWith('commit'))).to.not.include('commit after 3');
+    expect(seen).to.include('settled 3');
+    expect(flow.subscription.closed).to.equal(false);
+  });
+
   it('builds the pipeline with the context and settles each message it handles as processed', () => {
     let builtWith: PipelineContext | undefined;
     const pipeline = definePipeline((ctx) => {

@@ -6,18 +6,14 @@ export interface CommitterOptions {
   commit(offsets: TopicPartitionOffset[]): Promise<void>;
   tracker: Pick<OffsetTracker, 'due' | 'committed'>;
   logger: Logger;
-  /** Least time between the starts of two commits (COMMIT_INTERVAL_MS): bounds the commit rate. */
-  minIntervalMs: number;
-  /** How long to wait before trying again after a failed commit (default 1000 ms). */
-  retryAfterMs?: number;
   onCommitted?(offsets: TopicPartitionOffset[]): void;
   onCommitFailed?(error: unknown): void;
 }
 
 /**
  * The one place offsets are committed: what the tracker says is due, one commit at a time.
- * A commit goes out soon after messages settle (`settled()`), at most one per `minIntervalMs`,
- * so a crash redoes little more than what was in flight. Only what the broker acknowledged is
+ * When commits go out is the commit subscriber's (commitAfterSettles, over the settlements);
+ * a rebalance and the shutdown call commitNow too. Only what the broker acknowledged is
  * recorded; a failed commit (a rebalance in progress, an illegal generation, a coordinator
  * moving) is logged and left due for the next one.
  */
@@ -25,38 +21,8 @@ export class Committer {
   private inFlight: Promise<boolean> | undefined;
   /** A commit asked for while one was in flight: it runs right after, for what is due then. */
   private followUp: Promise<boolean> | undefined;
-  private scheduled: NodeJS.Timeout | undefined;
-  private lastStartedAt = -Infinity;
-  private lastFailedAt = -Infinity;
-  /** Something settled (or a commit failed) since the last commit started. */
-  private dirty = false;
-  private stopped = false;
 
   constructor(private readonly options: CommitterOptions) {}
-
-  /** Messages settled: commit what became due, as soon as the rate bound allows. */
-  settled(): void {
-    this.dirty = true;
-    this.schedule();
-  }
-
-  private schedule(): void {
-    if (this.stopped || this.scheduled || this.inFlight || !this.dirty) return;
-    const { minIntervalMs, retryAfterMs = 1000 } = this.options;
-    const earliest = Math.max(this.lastStartedAt + minIntervalMs, this.lastFailedAt + retryAfterMs);
-    const wait = Math.max(0, earliest - Date.now());
-    this.scheduled = setTimeout(() => {
-      this.scheduled = undefined;
-      void this.commitNow();
-    }, wait);
-  }
-
-  /** No more commits from settles; commitNow() still commits when asked. */
-  stop(): void {
-    this.stopped = true;
-    clearTimeout(this.scheduled);
-    this.scheduled = undefined;
-  }
 
   /**
    * Commits everything due at the moment of the call. When a commit is in flight, what settled
@@ -73,12 +39,8 @@ export class Committer {
   }
 
   private run(): Promise<boolean> {
-    this.lastStartedAt = Date.now();
-    this.dirty = false;
     const running = this.commitDue().finally(() => {
       this.inFlight = undefined;
-      // Settles that came while this commit was in flight are committed next.
-      if (!this.followUp) this.schedule();
     });
     this.inFlight = running;
     return running;
@@ -97,8 +59,6 @@ export class Committer {
     } catch (error) {
       logger.warn('Offset commit failed, will retry', { error, partitions: due.length });
       this.options.onCommitFailed?.(error);
-      this.lastFailedAt = Date.now();
-      this.dirty = true;
       return false;
     }
     tracker.committed(due);

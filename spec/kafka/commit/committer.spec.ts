@@ -6,6 +6,8 @@ import { OffsetTracker, type TopicPartitionOffset } from '../../../lib/kafka/com
 const silent = winston.createLogger({ silent: true });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// When commits go out after settles is commitAfterSettles's (spec/core/commit-after-settles.spec.ts).
+
 interface Request {
   offsets: TopicPartitionOffset[];
   ack(): void;
@@ -41,7 +43,7 @@ describe('Committer', () => {
   it('commits what settled since a commit in flight began, once that one is done', async () => {
     const broker = manualBroker();
     const { tracker, settle } = trackerWith([0]);
-    const committer = new Committer({ commit: broker.commit, tracker, logger: silent, minIntervalMs: 10 });
+    const committer = new Committer({ commit: broker.commit, tracker, logger: silent });
     settle(0, 0, 1);
     const first = committer.commitNow();
     expect(broker.requests.map((r) => r.offsets)).to.deep.equal([
@@ -76,7 +78,6 @@ describe('Committer', () => {
       commit: broker.commit,
       tracker,
       logger: silent,
-      minIntervalMs: 10,
       onCommitFailed: (error) => failures.push(error),
       onCommitted: (offsets) => committed.push(offsets),
     });
@@ -87,68 +88,5 @@ describe('Committer', () => {
     expect(failures).to.have.length(1);
     expect(committed).to.deep.equal([]);
     expect(tracker.due().map(({ offset }) => offset)).to.deep.equal(['1']);
-    committer.stop();
-  });
-
-  it('commits soon after messages settle, one commit in flight, no closer than minIntervalMs', async () => {
-    const broker = manualBroker();
-    const { tracker, settle } = trackerWith([0]);
-    const committer = new Committer({ commit: broker.commit, tracker, logger: silent, minIntervalMs: 50 });
-    settle(0, 0);
-    committer.settled();
-    await sleep(20);
-    expect(broker.requests, 'the first commit goes out at once').to.have.length(1);
-    const firstAt = Date.now();
-    for (let offset = 1; offset < 100; offset++) {
-      settle(0, offset);
-      committer.settled();
-    }
-    await sleep(80);
-    expect(broker.requests, 'nothing more while one is in flight').to.have.length(1);
-    broker.requests[0]!.ack();
-    while (broker.requests.length < 2) await sleep(5);
-    expect(Date.now() - firstAt).to.be.at.least(45);
-    expect(broker.requests[1]!.offsets).to.deep.equal([{ topic: 't', partition: 0, offset: '100' }]);
-    broker.requests[1]!.ack();
-    await sleep(100);
-    expect(broker.requests, 'nothing due, nothing sent').to.have.length(2);
-    committer.stop();
-  });
-
-  it('tries a failed commit again by itself, after retryAfterMs', async () => {
-    const broker = manualBroker();
-    const { tracker, settle } = trackerWith([0]);
-    const committer = new Committer({
-      commit: broker.commit,
-      tracker,
-      logger: silent,
-      minIntervalMs: 10,
-      retryAfterMs: 60,
-    });
-    settle(0, 0);
-    committer.settled();
-    while (broker.requests.length < 1) await sleep(5);
-    const failedAt = Date.now();
-    broker.requests[0]!.fail(new Error('NOT_COORDINATOR'));
-    while (broker.requests.length < 2) await sleep(5);
-    expect(Date.now() - failedAt).to.be.at.least(50);
-    broker.requests[1]!.ack();
-    await sleep(10);
-    expect(tracker.due()).to.deep.equal([]);
-    committer.stop();
-  });
-
-  it('sends nothing after stop() but still commits when asked', async () => {
-    const broker = manualBroker();
-    const { tracker, settle } = trackerWith([0]);
-    const committer = new Committer({ commit: broker.commit, tracker, logger: silent, minIntervalMs: 10 });
-    committer.stop();
-    settle(0, 0);
-    committer.settled();
-    await sleep(40);
-    expect(broker.requests).to.have.length(0);
-    const last = committer.commitNow();
-    broker.requests[0]!.ack();
-    expect(await last).to.equal(true);
   });
 });
