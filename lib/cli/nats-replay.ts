@@ -218,6 +218,7 @@ async function readOnlyConsumer(
 class Run {
   failure: CliFailure | undefined;
   private readonly pacer: Pacer;
+  private duplicateNoted = false;
 
   constructor(
     private readonly options: ReplayOptions,
@@ -301,10 +302,11 @@ class Run {
     }
     const headers = publishHeaders(natsReplayedHeaders(record.headers ?? {}, from, new Date()));
     try {
-      await this.js.publish(target, message.data, {
+      const ack = await this.js.publish(target, message.data, {
         msgID: replayMessageId(from),
         ...(headers ? { headers } : {}),
       });
+      if (ack.duplicate) this.noteDuplicate(from, target);
     } catch (error) {
       message.nak();
       this.failure = new CliFailure(
@@ -331,6 +333,19 @@ class Run {
     if (this.result.replayedBefore > 1 || this.options.selection.replayed !== undefined) return;
     this.io.err(
       `Warning: ${terminalSafe(from)} carries replayed_from ${terminalSafe(info.replayedFrom)}: an earlier replay already sent this message back and it failed again. --skip-replayed leaves such dead letters out, --only-replayed takes only them (either resumes this group's progress).\n`,
+    );
+  }
+
+  /**
+   * The target stream already held this letter's replay (same message id inside its duplicate
+   * window): an earlier run published it and stopped before its ack, or another group replayed
+   * it moments ago. It is not stored twice; said once per run.
+   */
+  private noteDuplicate(from: string, target: string): void {
+    if (this.duplicateNoted) return;
+    this.duplicateNoted = true;
+    this.io.err(
+      `Note: ${terminalSafe(from)} was already replayed to ${terminalSafe(target)} within the stream's duplicate window; the stream keeps the first copy only (so may later letters of this run).\n`,
     );
   }
 

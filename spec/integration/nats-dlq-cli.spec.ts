@@ -161,6 +161,16 @@ describe('myeventstream dlq with BROKER=nats', function () {
     expect(again.code, again.stderr).to.equal(0);
     expect(again.stdout).to.include('Replayed 0 dead letter(s); 0 not selected');
 
+    const twice = await cli(
+      ['dlq', 'replay', '--code', 'SCHEMA_VIOLATION', '--group', `twice-${s.durable}`],
+      env,
+    );
+    expect(twice.code, twice.stderr).to.equal(0);
+    expect(twice.stderr, 'a second replay moments later is de-duplicated').to.include(
+      `${s.dlq}/0/1 was already replayed to ${s.subject}`,
+    );
+    expect(await messageCount(jsm, s.subject)).to.equal(7);
+
     const replayed = (await readSubject(jsm, s.subject)).slice(4);
     expect(
       replayed.map((m) => m.value),
