@@ -24,6 +24,11 @@ const CLI = join(projectRoot(), 'dist', 'lib', 'cli', 'main.js');
 
 /** The compiled CLI with BROKER=nats (build first). */
 function cli(args: string[], env: Record<string, string>) {
+  return start(args, env).done;
+}
+
+/** The compiled CLI started, with its process to signal. */
+function start(args: string[], env: Record<string, string>) {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: projectRoot(),
     env: { PATH: process.env.PATH ?? '', BROKER: 'nats', NATS_URL, ...env },
@@ -33,11 +38,12 @@ function cli(args: string[], env: Record<string, string>) {
   const err: Buffer[] = [];
   child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
   child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
     child.once('close', (code) =>
       resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }),
     ),
   );
+  return { child, done, stderr: () => Buffer.concat(err).toString() };
 }
 
 describe('myeventstream dlq with BROKER=nats', function () {
@@ -188,6 +194,37 @@ describe('myeventstream dlq with BROKER=nats', function () {
     await connection.close();
     expect((await readSubject(jsm, s.output)).map((m) => m.value)).to.deep.equal(events);
     expect(await messageCount(jsm, s.dlq), 'no new dead letters').to.equal(4);
+  });
+
+  it('replay stopped by SIGTERM finishes the letter in hand, exits 143, and a rerun replays the rest once', async () => {
+    const s = (streams = await createTestStreams(jsm));
+    const values = Array.from({ length: 6 }, (_, i) => `not json ${i}`);
+    await publishAll(nc, s.subject, values);
+    const connection = await connectTestNats();
+    const service = natsService(connection, defaultPipeline, s);
+    await service.start();
+    await eventually('the dead letters written', async () => (await messageCount(jsm, s.dlq)) === 6);
+    await service.stop();
+    await connection.close();
+    const env = { DLQ_TOPIC: s.dlq };
+
+    // --rate 2: one letter every 500 ms, so the signal comes while letters remain.
+    const run = start(['dlq', 'replay', '--rate', '2', '--json'], env);
+    await eventually('a letter replayed', async () => (await messageCount(jsm, s.subject)) >= 7, 10_000);
+    run.child.kill('SIGTERM');
+    const stopped = await run.done;
+    expect(stopped.code, stopped.stderr).to.equal(143);
+    const first = JSON.parse(stopped.stdout) as ReplayJson;
+    expect(first.outcome).to.equal('stopped');
+    expect(first.published).to.be.within(1, 5);
+    expect(await messageCount(jsm, s.subject)).to.equal(6 + first.published);
+
+    const rest = await cli(['dlq', 'replay', '--json'], env);
+    expect(rest.code, rest.stderr).to.equal(0);
+    const second = JSON.parse(rest.stdout) as ReplayJson;
+    expect(first.published + second.published).to.equal(6);
+    const replayed = (await readSubject(jsm, s.subject)).slice(6).map((m) => m.value);
+    expect(replayed, 'every letter once, in order').to.deep.equal(values);
   });
 });
 
