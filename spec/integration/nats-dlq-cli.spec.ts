@@ -156,6 +156,10 @@ describe('myeventstream dlq with BROKER=nats', function () {
     const other = await cli(['dlq', 'replay', '--code', 'INVALID_JSON', ...group], env);
     expect(other.code, 'another selection on the same group is refused').to.equal(1);
     expect(other.stderr).to.include('holds the progress of a replay of code SCHEMA_VIOLATION');
+    const otherDry = await cli(['dlq', 'replay', '--code', 'INVALID_JSON', '--dry-run', ...group], env);
+    expect(otherDry.code, 'a dry run is not refused').to.equal(0);
+    expect(otherDry.stderr).to.include('Warning: replay group');
+    expect(otherDry.stdout).to.include('Would replay 1 dead letter(s)');
 
     const rest = await cli(['dlq', 'replay', '--code', 'SCHEMA_VIOLATION', '--json', ...group], env);
     expect(rest.code, rest.stderr).to.equal(0);
@@ -194,6 +198,19 @@ describe('myeventstream dlq with BROKER=nats', function () {
     await connection.close();
     expect((await readSubject(jsm, s.output)).map((m) => m.value)).to.deep.equal(events);
     expect(await messageCount(jsm, s.dlq), 'no new dead letters').to.equal(4);
+
+    const to = await cli(
+      ['dlq', 'replay', '--code', 'INVALID_JSON', '--to', s.output, '--group', `to-${s.durable}`],
+      env,
+    );
+    expect(to.code, to.stderr).to.equal(0);
+    expect(to.stdout).to.include(`Replayed 1 dead letter(s) to ${s.output} (1); 3 not selected`);
+    const [moved] = (await readSubject(jsm, s.output)).slice(3);
+    expect([moved?.subject, moved?.value, moved?.headers.replayed_from]).to.deep.equal([
+      s.output,
+      'not json',
+      `${s.dlq}/0/2`,
+    ]);
   });
 
   it('replay stopped by SIGTERM finishes the letter in hand, exits 143, and a rerun replays the rest once', async () => {
