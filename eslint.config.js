@@ -5,8 +5,7 @@ import prettier from 'eslint-config-prettier';
 /** The clients of a message broker: only the broker adapters import them. */
 const BROKER_CLIENTS = {
   group: ['kafkajs', '@platformatic/kafka', '@platformatic/kafka/*', '@nats-io/*'],
-  message:
-    'Broker clients belong in the adapters (lib/kafka, lib/source, lib/sinks…), not in what every broker shares.',
+  message: 'Broker clients belong in the adapters (lib/kafka, lib/nats), not in what every broker shares.',
 };
 
 export default tseslint.config(
@@ -34,6 +33,7 @@ export default tseslint.config(
       'lib/operators/**/*.ts',
       'lib/pipeline/**/*.ts',
       'lib/service/message-flow.ts',
+      'lib/sinks/**/*.ts',
       'lib/index.ts',
       'lib/testing/**/*.ts',
     ],

@@ -10,7 +10,7 @@ import {
 import { BROKER_CHECK_RETRY, checkBrokersAnswer } from './kafka/broker-check.js';
 import { connectionOptions } from './kafka/connection-options.js';
 import { ensureTopics, type TopicSpec } from './kafka/ensure-topics.js';
-import { adminTopicLookup } from './sinks/output-topics.js';
+import { adminTopicLookup } from './kafka/sinks/output-topics.js';
 import { kafkaLogCreator, kafkaLogCreatorAtDebug, kafkaLogLevel } from './kafka/kafka-logger.js';
 import { ignoreKafkajsNegativeTimeouts } from './kafka/negative-timeout-warning.js';
 import { createLogger, type Logger } from './observability/logger.js';
@@ -19,7 +19,7 @@ import type { Readiness } from './observability/readiness.js';
 import { loadPipeline } from './pipeline/load-pipeline.js';
 import { startNatsService } from './nats/start-nats-service.js';
 import { EventService } from './service/event-service.js';
-import { writerForConfig } from './sinks/writer-for-config.js';
+import { writerForConfig } from './kafka/sinks/writer-for-config.js';
 import { StartupError } from './startup-error.js';
 import { startupFailure, startupFailureLine } from './startup-failure.js';
 

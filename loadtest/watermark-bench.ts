@@ -4,7 +4,7 @@
  * per add and per settle, and the heap one stuck offset costs while N later offsets settle.
  * Figures only, never asserted: timings depend on the machine.
  */
-import { PartitionWatermark } from '../lib/commit/partition-watermark.js';
+import { PartitionWatermark } from '../lib/kafka/commit/partition-watermark.js';
 
 const FIRST_OFFSET = 9007199254740000n; // past 2^53, as real offsets may be
 const WINDOW = 1010; // QUEUE_BUFFER_SIZE + WORKER_POOL_SIZE with the defaults

@@ -8,7 +8,7 @@ export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as co
 export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
 export const PROCESSING_ORDERS = ['unordered', 'key', 'partition'] as const;
 export type ProcessingOrder = (typeof PROCESSING_ORDERS)[number];
-/** Client libraries of the producer (lib/sinks/*-writer.ts). */
+/** Client libraries of the producer (lib/kafka/sinks/*-writer.ts). */
 export const PRODUCER_CLIENTS = ['kafkajs', 'platformatic'] as const;
 export type ProducerClient = (typeof PRODUCER_CLIENTS)[number];
 /** The broker the service consumes from and writes to (BROKER). */

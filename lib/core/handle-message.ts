@@ -1,4 +1,4 @@
-import { Observable, type OperatorFunction, type Subscription } from 'rxjs';
+import { catchError, count, map, Observable, of, type OperatorFunction, type Subscription } from 'rxjs';
 import { onAbort } from './abort-callbacks.js';
 import type { Delivery, WorkerSlot } from './delivery.js';
 import { PendingAcks } from './pending-acks.js';
@@ -37,9 +37,8 @@ export type DeadLetterWriter = (delivery: Delivery, error: unknown) => Observabl
  * that ends without success (aborted) leaves it abandoned.
  *
  * The returned Observable emits one WorkerResult and completes as soon as the chain is done:
- * waiting for acknowledgements and writing dead letters happen after the worker let go.
- * Written as one Observable rather than a chain of operators because it runs for every
- * message: each operator would add a subscriber per message.
+ * waiting for acknowledgements and writing dead letters happen after the worker let go. The
+ * chain's failure is caught by `catchError` and routed to the dead-letter writer.
  */
 export function handleMessage(
   chain: OperatorFunction<Delivery, unknown>,
@@ -53,35 +52,48 @@ export function handleMessage(
     new Observable<WorkerResult>((worker) => {
       // Made on the first handed-over write: most messages have none.
       let acks: PendingAcks | undefined;
+      // Once the result is handed on, the worker may let go: its acks are waited for elsewhere.
       let handedOn = false;
-      const handOn = (result: WorkerResult) => {
-        handedOn = true;
-        worker.next(result);
-        worker.complete();
-      };
       const tracked: Delivery = {
         ...delivery,
         settleAfter: (ack) => (acks ??= new PendingAcks()).add(ack),
         worker: slot,
       };
-      const run = chain(just(tracked)).subscribe({
-        error: (error: unknown) => {
-          // The message goes to the DLQ: its handed-over writes need not be retried any more.
-          acks?.cancel();
-          handOn(failed(delivery, error));
-        },
-        complete: () =>
-          handOn(
-            acks === undefined || acks.isEmpty
+      const run = chain(just(tracked))
+        .pipe(
+          // Done when the chain completes, whether it emitted the message or filtered it out.
+          count(),
+          map((): WorkerResult => {
+            handedOn = true;
+            return acks === undefined || acks.isEmpty
               ? { delivery, outcome: 'processed' }
-              : afterAcks(delivery, acks, failed),
-          ),
-      });
+              : afterAcks(delivery, acks, failed);
+          }),
+          // The DLQ branch. The message's handed-over writes need not be retried any more.
+          catchError((error: unknown) => {
+            handedOn = true;
+            acks?.cancel();
+            return of(failed(delivery, error));
+          }),
+        )
+        .subscribe(worker);
       return () => {
         run.unsubscribe();
+        // Given up before it was done (a revoked partition, shutdown): so are its writes.
         if (!handedOn) acks?.cancel();
       };
     });
+}
+
+/**
+ * `of(value)` without its scheduler-argument handling: the chain's source, made for every
+ * message, where that handling shows in a profile.
+ */
+function just<T>(value: T): Observable<T> {
+  return new Observable<T>((subscriber) => {
+    subscriber.next(value);
+    subscriber.complete();
+  });
 }
 
 /**
@@ -117,14 +129,6 @@ function afterAcks(
       acks.cancel();
       deadLetter?.unsubscribe();
     };
-  });
-}
-
-/** `of(value)` without its scheduler argument handling, which shows in a per-message profile. */
-function just<T>(value: T): Observable<T> {
-  return new Observable<T>((subscriber) => {
-    subscriber.next(value);
-    subscriber.complete();
   });
 }
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Subject, type Subscription } from 'rxjs';
 import winston, { type Logger } from 'winston';
-import { OffsetTracker, type PartitionClaim } from '../commit/offset-tracker.js';
+import { OffsetTracker, type PartitionClaim } from '../kafka/commit/offset-tracker.js';
 import { errorMessage } from '../core/errors.js';
 import { resolveBackoffPolicy, type BackoffPolicy } from '../core/backoff.js';
 import { withNatsOrigin } from '../nats/nats-dead-letters.js';

@@ -6,8 +6,8 @@ import { validate } from '../../lib/operators/validate.js';
 import { definePipeline } from '../../lib/pipeline/define-pipeline.js';
 import { PRODUCER_CLIENTS, type ProducerClient } from '../../lib/config/schema.js';
 import type { EventService } from '../../lib/service/event-service.js';
-import { kafkajsWriter } from '../../lib/sinks/kafkajs-writer.js';
-import { platformaticWriter } from '../../lib/sinks/platformatic-writer.js';
+import { kafkajsWriter } from '../../lib/kafka/sinks/kafkajs-writer.js';
+import { platformaticWriter } from '../../lib/kafka/sinks/platformatic-writer.js';
 import type { RecordWriter } from '../../lib/sinks/record-writer.js';
 import { inProcessService, metricValue } from './support/in-process-service.js';
 import {

@@ -7,7 +7,7 @@ import { process } from '../../lib/operators/process.js';
 import type { Delivery } from '../../lib/core/delivery.js';
 import { definePipeline } from '../../lib/pipeline/define-pipeline.js';
 import { forwardTo } from '../../lib/pipeline/route-to.js';
-import { platformaticWriter } from '../../lib/sinks/platformatic-writer.js';
+import { platformaticWriter } from '../../lib/kafka/sinks/platformatic-writer.js';
 import { inProcessService } from './support/in-process-service.js';
 import {
   committedOffsets,

@@ -5,7 +5,7 @@ import { pipe } from 'rxjs';
 import { decodeJson, definePipeline, routeTo } from '../../lib/index.js';
 import { projectRoot } from '../../lib/project-root.js';
 import type { EventService } from '../../lib/service/event-service.js';
-import { adminTopicLookup } from '../../lib/sinks/output-topics.js';
+import { adminTopicLookup } from '../../lib/kafka/sinks/output-topics.js';
 import { inProcessService } from './support/in-process-service.js';
 import { createTopic, randomName, testKafka, withAdmin } from './support/kafka.js';
 import { produceAll } from './support/produce.js';

@@ -3,8 +3,8 @@ import type { Kafka } from 'kafkajs';
 import { createLogger } from '../../../lib/observability/logger.js';
 import type { Pipeline } from '../../../lib/pipeline/define-pipeline.js';
 import { EventService, type EventServiceSettings } from '../../../lib/service/event-service.js';
-import { kafkajsWriter } from '../../../lib/sinks/kafkajs-writer.js';
-import type { TopicLookup } from '../../../lib/sinks/output-topics.js';
+import { kafkajsWriter } from '../../../lib/kafka/sinks/kafkajs-writer.js';
+import type { TopicLookup } from '../../../lib/kafka/sinks/output-topics.js';
 import type { RecordWriter } from '../../../lib/sinks/record-writer.js';
 
 /**

@@ -2,9 +2,9 @@ import type { Consumer, EachBatchPayload, IHeaders, KafkaMessage } from 'kafkajs
 import { Observable, type Subscriber } from 'rxjs';
 import type { PartitionClaim, TopicPartitionOffset } from '../commit/offset-tracker.js';
 import { compareOffsets } from '../commit/offsets.js';
-import type { Delivery, DeliveryHooks } from '../core/delivery.js';
+import type { Delivery, DeliveryHooks } from '../../core/delivery.js';
 import { continuationOf } from './batch-continuity.js';
-import type { CreditGate } from '../core/credit-gate.js';
+import type { CreditGate } from '../../core/credit-gate.js';
 
 /** What the source needs of the partitions this member owns (the offset tracker). */
 export interface PartitionOwnership {

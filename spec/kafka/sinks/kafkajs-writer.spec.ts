@@ -9,10 +9,14 @@ import {
   type ProducerConfig,
   type RecordMetadata,
 } from 'kafkajs';
-import { BatchingProducer, UnacknowledgedWriteError } from '../../lib/sinks/batching-producer.js';
-import { isRetriableKafkajsError, KafkajsWriter, kafkajsWriter } from '../../lib/sinks/kafkajs-writer.js';
-import { recordingPartitioner } from '../../lib/sinks/recording-partitioner.js';
-import { KafkaWriteError, type OutgoingRecord } from '../../lib/sinks/record-writer.js';
+import { BatchingProducer, UnacknowledgedWriteError } from '../../../lib/sinks/batching-producer.js';
+import {
+  isRetriableKafkajsError,
+  KafkajsWriter,
+  kafkajsWriter,
+} from '../../../lib/kafka/sinks/kafkajs-writer.js';
+import { recordingPartitioner } from '../../../lib/kafka/sinks/recording-partitioner.js';
+import { KafkaWriteError, type OutgoingRecord } from '../../../lib/sinks/record-writer.js';
 import { kafkajsProtocolError, retriesExceeded } from './support/kafkajs-errors.js';
 
 const noPartitions = () => undefined;

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { continuationOf } from '../../lib/source/batch-continuity.js';
+import { continuationOf } from '../../../lib/kafka/source/batch-continuity.js';
 
 const offsets = (...values: string[]) => values.map((offset) => ({ offset }));
 

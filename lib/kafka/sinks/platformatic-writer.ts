@@ -1,14 +1,14 @@
 import { Producer, type ClusterMetadata, type ProducerOptions } from '@platformatic/kafka';
-import { errorMessage, isRetriable } from '../core/errors.js';
-import { defaultPartitioner } from '../kafka/key-partitioner.js';
-import type { PlatformaticConnectionOptions } from '../kafka/platformatic-connection-options.js';
+import { errorMessage, isRetriable } from '../../core/errors.js';
+import { defaultPartitioner } from './key-partitioner.js';
+import type { PlatformaticConnectionOptions } from '../platformatic-connection-options.js';
 import {
   KafkaWriteError,
   type OutgoingMessage,
   type OutgoingRecord,
   type RecordWriter,
   type WriteAnswer,
-} from './record-writer.js';
+} from '../../sinks/record-writer.js';
 
 type Bytes = Buffer | null;
 type Client = Producer<Bytes, Bytes, Buffer, Bytes>;

@@ -1,12 +1,12 @@
 import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
-import { errorMessage, isRetriable } from '../core/errors.js';
+import { errorMessage, isRetriable } from '../../core/errors.js';
 import { recordingPartitioner } from './recording-partitioner.js';
 import {
   KafkaWriteError,
   type OutgoingRecord,
   type RecordWriter,
   type WriteAnswer,
-} from './record-writer.js';
+} from '../../sinks/record-writer.js';
 
 /** A RecordWriter on a kafkajs producer of `kafka` (DLQ_BROKERS may name another cluster). */
 export function kafkajsWriter(kafka: Kafka): KafkajsWriter {

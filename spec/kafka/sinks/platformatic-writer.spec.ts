@@ -20,14 +20,14 @@ import {
   Partitioners,
   type PartitionerArgs,
 } from 'kafkajs';
-import { isRetriableKafkajsError } from '../../lib/sinks/kafkajs-writer.js';
+import { isRetriableKafkajsError } from '../../../lib/kafka/sinks/kafkajs-writer.js';
 import {
   isRetriablePlatformaticError,
   KAFKAJS_RETRY,
   PlatformaticWriter,
   platformaticProducerOptions,
-} from '../../lib/sinks/platformatic-writer.js';
-import { KafkaWriteError, type OutgoingRecord } from '../../lib/sinks/record-writer.js';
+} from '../../../lib/kafka/sinks/platformatic-writer.js';
+import { KafkaWriteError, type OutgoingRecord } from '../../../lib/sinks/record-writer.js';
 import { kafkajsProtocolError, retriesExceeded } from './support/kafkajs-errors.js';
 
 type Send = SendOptions<Buffer | null, Buffer | null, Buffer, Buffer | null>;

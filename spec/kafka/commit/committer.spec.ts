@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import winston from 'winston';
-import { Committer } from '../../lib/commit/committer.js';
-import { OffsetTracker, type TopicPartitionOffset } from '../../lib/commit/offset-tracker.js';
+import { Committer } from '../../../lib/kafka/commit/committer.js';
+import { OffsetTracker, type TopicPartitionOffset } from '../../../lib/kafka/commit/offset-tracker.js';
 
 const silent = winston.createLogger({ silent: true });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,5 +1,9 @@
 import { expect } from 'chai';
-import { OutputTopics, type MissingTopicOutcome, type TopicLookup } from '../../lib/sinks/output-topics.js';
+import {
+  OutputTopics,
+  type MissingTopicOutcome,
+  type TopicLookup,
+} from '../../../lib/kafka/sinks/output-topics.js';
 
 /** A lookup over a set of topics, counting its looks. */
 function lookupOver(topics: string[], options: { create?: boolean; failLooks?: number } = {}) {

@@ -1,11 +1,14 @@
 import { expect } from 'chai';
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
-import { loadConfig } from '../../lib/config/load-config.js';
-import { projectRoot } from '../../lib/project-root.js';
-import type { KafkajsWriter } from '../../lib/sinks/kafkajs-writer.js';
-import type { PlatformaticWriter, PlatformaticWriterOptions } from '../../lib/sinks/platformatic-writer.js';
-import { writerForConfig } from '../../lib/sinks/writer-for-config.js';
+import { loadConfig } from '../../../lib/config/load-config.js';
+import { projectRoot } from '../../../lib/project-root.js';
+import type { KafkajsWriter } from '../../../lib/kafka/sinks/kafkajs-writer.js';
+import type {
+  PlatformaticWriter,
+  PlatformaticWriterOptions,
+} from '../../../lib/kafka/sinks/platformatic-writer.js';
+import { writerForConfig } from '../../../lib/kafka/sinks/writer-for-config.js';
 
 const noDotenv = join(projectRoot(), 'no-such-folder', '.env');
 

@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type { Subscription } from 'rxjs';
-import { OffsetTracker } from '../../lib/commit/offset-tracker.js';
-import type { Delivery } from '../../lib/core/delivery.js';
-import { NO_HOOKS } from '../../lib/core/delivery.js';
-import { CreditGate } from '../../lib/core/credit-gate.js';
-import { kafkaSource } from '../../lib/source/kafka-source.js';
+import { OffsetTracker } from '../../../lib/kafka/commit/offset-tracker.js';
+import type { Delivery } from '../../../lib/core/delivery.js';
+import { NO_HOOKS } from '../../../lib/core/delivery.js';
+import { CreditGate } from '../../../lib/core/credit-gate.js';
+import { kafkaSource } from '../../../lib/kafka/source/kafka-source.js';
 
 const TOPIC = 'events';
 

@@ -1,6 +1,6 @@
 import type { Consumer } from 'kafkajs';
 import type { Assignment, OffsetTracker, PartitionStart, TopicPartition } from '../commit/offset-tracker.js';
-import { errorMessage } from '../core/errors.js';
+import { errorMessage } from '../../core/errors.js';
 
 /** Reads what the broker holds for partitions at the start of an ownership (the admin client). */
 export type ReadPartitionStarts = (

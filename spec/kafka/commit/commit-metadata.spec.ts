@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { decodeFinishedAbove, encodeFinishedAbove } from '../../lib/commit/commit-metadata.js';
+import { decodeFinishedAbove, encodeFinishedAbove } from '../../../lib/kafka/commit/commit-metadata.js';
 
 /** The offsets in (committed, upTo] the metadata says finished. */
 function finishedOffsets(committed: string, metadata: string | undefined): string[] {

@@ -1,5 +1,9 @@
 import { expect } from 'chai';
-import { OffsetTracker, type PartitionClaim, type PartitionStart } from '../../lib/commit/offset-tracker.js';
+import {
+  OffsetTracker,
+  type PartitionClaim,
+  type PartitionStart,
+} from '../../../lib/kafka/commit/offset-tracker.js';
 
 const byPartition = (a: { topic: string; partition: number }, b: { topic: string; partition: number }) =>
   a.topic.localeCompare(b.topic) || a.partition - b.partition;

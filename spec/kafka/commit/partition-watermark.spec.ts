@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { PartitionWatermark } from '../../lib/commit/partition-watermark.js';
+import { PartitionWatermark } from '../../../lib/kafka/commit/partition-watermark.js';
 
 /** Deterministic PRNG (mulberry32) so a failing property run can be replayed from its seed. */
 function random(seed: number): () => number {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { Consumer } from 'kafkajs';
-import { OffsetTracker, type PartitionStart } from '../../lib/commit/offset-tracker.js';
-import { GroupMembership } from '../../lib/source/group-membership.js';
+import { OffsetTracker, type PartitionStart } from '../../../lib/kafka/commit/offset-tracker.js';
+import { GroupMembership } from '../../../lib/kafka/source/group-membership.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

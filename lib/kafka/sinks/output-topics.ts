@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs';
-import { ensureTopics } from '../kafka/ensure-topics.js';
-import { withAdmin } from '../kafka/with-admin.js';
+import { ensureTopics } from '../ensure-topics.js';
+import { withAdmin } from '../with-admin.js';
 
 /** How the topics a pipeline writes to are looked up, and created when CREATE_TOPICS allows. */
 export interface TopicLookup {

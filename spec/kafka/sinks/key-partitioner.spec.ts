@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Partitioners, type PartitionerArgs } from 'kafkajs';
-import { defaultPartitioner, keyPartition, murmur2 } from '../../lib/kafka/key-partitioner.js';
+import { defaultPartitioner, keyPartition, murmur2 } from '../../../lib/kafka/sinks/key-partitioner.js';
 
 // kafkajs's own murmur2, the one its default partitioner hashes keys with.
 const kafkajsMurmur2 = createRequire(import.meta.url)(

@@ -1,9 +1,9 @@
 import type { Kafka } from 'kafkajs';
-import type { Config } from '../config/load-config.js';
-import { platformaticConnectionOptions } from '../kafka/platformatic-connection-options.js';
+import type { Config } from '../../config/load-config.js';
+import { platformaticConnectionOptions } from '../platformatic-connection-options.js';
 import { kafkajsWriter } from './kafkajs-writer.js';
 import { platformaticWriter } from './platformatic-writer.js';
-import type { RecordWriter } from './record-writer.js';
+import type { RecordWriter } from '../../sinks/record-writer.js';
 
 /**
  * The producer of output and dead-letter writes, on KAFKA_PRODUCER_CLIENT's library: a kafkajs
