@@ -83,6 +83,12 @@ replayed_at are added. Each write is acknowledged by all in-sync replicas before
 offset is committed to the consumer group, so a rerun with the same selection resumes where
 the last run stopped. The run ends at the end offsets taken at start.
 
+With BROKER=nats: the dead letters are read from the stream that takes DLQ_TOPIC (or --topic),
+partition 0 with stream sequences as offsets, and published to their original subject (or
+--to) with JetStream publish acks awaited; the group is a durable consumer of that stream,
+each letter acked once its publish is acknowledged. --brokers and --target-brokers do not
+apply (NATS_URL does).
+
 Selection (a letter must match every filter given; repeat a list filter or use commas):
   --code C              error_code header, e.g. INVALID_JSON
   --stage S             error_stage header: ${STAGES.join(', ')}

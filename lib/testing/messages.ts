@@ -13,13 +13,16 @@ export type TestValue = string | Uint8Array | null | object | number | boolean;
 
 /** One message for the test driver to deliver, as it would arrive from the consumed topic. */
 export interface TestMessage {
-  /** The key: text (its UTF-8 bytes), bytes, or null (the default). */
+  /**
+   * The key: text (its UTF-8 bytes), bytes, or null (the default). With the driver's `nats`
+   * broker, the subject the message was published on (default the stream's name).
+   */
   key?: string | Uint8Array | null;
   /** The value; see TestValue for how it becomes bytes. */
   value: TestValue;
   /** Headers, delivered as Buffers as kafkajs delivers them. Default none. */
   headers?: Record<string, TestHeaderValue>;
-  /** Partition of the consumed topic, from 0 to `partitions - 1`; default 0. */
+  /** Partition of the consumed topic, from 0 to `partitions - 1` (always 0 on NATS); default 0. */
   partition?: number;
   /**
    * The broker timestamp (epoch ms, or a Date); default the virtual clock's current time

@@ -5,6 +5,8 @@ import winston, { type Logger } from 'winston';
 import { OffsetTracker, type PartitionClaim } from '../kafka/commit/offset-tracker.js';
 import { errorMessage } from '../core/errors.js';
 import { resolveBackoffPolicy, type BackoffPolicy } from '../core/backoff.js';
+import { withNatsOrigin } from '../nats/nats-dead-letters.js';
+import { deliveryOfStored, headersOfLines, publishedMessage } from '../nats/nats-message.js';
 import { isPipeline, type Pipeline, type PipelineContext } from '../pipeline/define-pipeline.js';
 import type { Delivery, DeliveryHooks } from '../core/delivery.js';
 import type { Outcome, Settlement } from '../core/handle-message.js';
@@ -30,6 +32,17 @@ import { VirtualClock } from './virtual-clock.js';
  */
 export interface TestDriverOptions {
   /**
+   * BROKER: which broker's deliveries and acknowledgements the driver models. `kafka`
+   * (default): offsets from "0" per partition, the key as sent, settled offsets committed per
+   * partition (`committed`). `nats`: JetStream, as lib/nats maps it: `topic` is the stream and
+   * the only partition is 0, offsets are stream sequences from "1", the key is the subject the
+   * message was published on (the `key` sent, else the stream's name), a `null` value arrives
+   * as empty bytes and header values as one line of text; each settled message is acked on its
+   * own (`acked`); writes and dead letters keep what a JetStream publish keeps (no key, header
+   * values as text without `Nats-*`), and dead letters carry the NATS origin headers.
+   */
+  broker?: 'kafka' | 'nats';
+  /**
    * `ctx.schema`: the JSON Schema of EVENT_SCHEMA. Default: the bundled
    * `config/schemas/event.schema.json`, as the service uses when EVENT_SCHEMA is empty.
    */
@@ -50,11 +63,14 @@ export interface TestDriverOptions {
   workerPoolSize?: number;
   /** PROCESSING_ORDER: `unordered` (default), one at a time per `key`, or per `partition`. */
   order?: RunnerOptions['order'];
-  /** KAFKA_TOPIC, the topic the messages come from. Default `events`. */
+  /** KAFKA_TOPIC (NATS_STREAM with the `nats` broker), where the messages come from. Default `events`. */
   topic?: string;
-  /** Partitions of the consumed topic, all owned by the driver. Default 1. */
+  /** Partitions of the consumed topic, all owned by the driver. Default 1; always 1 with `nats`. */
   partitions?: number;
-  /** KAFKA_GROUP_ID, written into dead letters' `consumer_group`. Default `myeventstream-consumer`. */
+  /**
+   * KAFKA_GROUP_ID (NATS_DURABLE with the `nats` broker), written into dead letters'
+   * `consumer_group`. Default `myeventstream-consumer`.
+   */
   consumerGroup?: string;
   /** DLQ_TOPIC, the topic named by `failProduce(dlqTopic)`. Default `myeventstream-dlq`. */
   dlqTopic?: string;
@@ -127,7 +143,9 @@ export interface SettleOptions {
 export interface TestDriver {
   /** The context the pipeline was built with (`ctx` in `definePipeline((ctx) => …)`). */
   readonly context: PipelineContext;
-  /** The consumed topic (the `topic` option). */
+  /** The broker modelled (the `broker` option). */
+  readonly broker: 'kafka' | 'nats';
+  /** The consumed topic (the `topic` option; the stream with `nats`). */
   readonly topic: string;
   /** The dead-letter topic (the `dlqTopic` option). */
   readonly dlqTopic: string;
@@ -164,9 +182,16 @@ export interface TestDriver {
    * Per partition, the offset the service's committer would commit now: the lowest offset not
    * yet settled, or one past the last when all are settled (Kafka's next offset to read).
    * Partitions without messages are absent. The service commits this on its next
-   * COMMIT_INTERVAL_MS tick; the driver shows it at once.
+   * COMMIT_INTERVAL_MS tick; the driver shows it at once. Kafka only: with the `nats` broker
+   * reading it throws (read `acked`).
    */
   readonly committed: Readonly<Record<number, string>>;
+  /**
+   * The stream sequences acked, in ack order: each message is acked once it settled (processed,
+   * or its dead letter written), whatever the others do. The `nats` broker only: with `kafka`
+   * reading it throws (read `committed`).
+   */
+  readonly acked: readonly string[];
   /** Every message that settled, in settle order. */
   readonly settled: readonly SettledMessage[];
   /** Every retry of a `process` step (including `forwardTo`'s), in order. */
@@ -228,6 +253,7 @@ export function createTestDriver(pipeline: Pipeline, options: TestDriverOptions 
 
 class PipelineTestDriver implements TestDriver {
   readonly context: PipelineContext;
+  readonly broker: 'kafka' | 'nats';
   readonly topic: string;
   readonly dlqTopic: string;
   deadLetterWriteFailures = 0;
@@ -244,6 +270,7 @@ class PipelineTestDriver implements TestDriver {
   private readonly deadLetterLog: DeadLetterMessage[] = [];
   private readonly settledLog: SettledMessage[] = [];
   private readonly retryLog: RetryRecord[] = [];
+  private readonly ackedLog: string[] = [];
   private failures: Array<{ topic: string | undefined; remaining: number }> = [];
   private failure: { error: unknown } | undefined;
   private disposed = false;
@@ -257,8 +284,17 @@ class PipelineTestDriver implements TestDriver {
       workerPoolSize = 10,
       order = 'unordered',
       startTime = 0,
+      broker = 'kafka',
     } = options;
+    if (broker !== 'kafka' && broker !== 'nats') {
+      throw new RangeError(`createTestDriver: broker must be 'kafka' or 'nats', got ${String(broker)}`);
+    }
     positiveInteger('partitions', partitions);
+    if (broker === 'nats' && partitions !== 1) {
+      throw new RangeError(
+        `createTestDriver: a NATS stream is one partition (partition 0): partitions must be 1 with broker 'nats', got ${partitions}`,
+      );
+    }
     positiveInteger('workerPoolSize', workerPoolSize);
     if (!Number.isFinite(startTime)) throw new RangeError(`createTestDriver: invalid startTime ${startTime}`);
     const { maxAttempts = 3, attemptTimeoutMs, ...backoff } = options.retry ?? {};
@@ -267,9 +303,11 @@ class PipelineTestDriver implements TestDriver {
     }
     const policy = resolveBackoffPolicy({ jitter: 0, ...backoff });
 
+    this.broker = broker;
     this.topic = topic;
     this.dlqTopic = dlqTopic;
-    this.nextOffsets = Array.from({ length: partitions }, () => 0);
+    // Kafka offsets count from 0, JetStream stream sequences from 1.
+    this.nextOffsets = Array.from({ length: partitions }, () => (broker === 'nats' ? 1 : 0));
     this.tracker.assign([{ topic, partitions: this.nextOffsets.map((_, i) => i) }]);
     this.claims = this.nextOffsets.map((_, partition) => {
       this.tracker.start(topic, partition, { committed: undefined, earliest: '0' });
@@ -293,7 +331,10 @@ class PipelineTestDriver implements TestDriver {
         context: this.context,
         deadLetters: {
           topic: dlqTopic,
-          producer: { send: (to, message) => this.write('dead-letter', to, message) },
+          producer:
+            broker === 'nats'
+              ? withNatsOrigin((to, message) => this.write('dead-letter', to, message))
+              : { send: (to, message) => this.write('dead-letter', to, message) },
           backoff: policy,
           consumerGroup,
           maxRetries: maxAttempts,
@@ -330,9 +371,19 @@ class PipelineTestDriver implements TestDriver {
   }
 
   get committed(): Readonly<Record<number, string>> {
+    if (this.broker === 'nats') {
+      throw new Error('committed: NATS has no offset commits; read acked (the stream sequences acked)');
+    }
     return Object.fromEntries(
       this.tracker.commitPoints().map(({ partition, offset }) => [partition, offset]),
     );
+  }
+
+  get acked(): readonly string[] {
+    if (this.broker === 'kafka') {
+      throw new Error('acked: Kafka acknowledges by committing offsets; read committed');
+    }
+    return this.ackedLog;
   }
 
   get settled(): readonly SettledMessage[] {
@@ -365,7 +416,26 @@ class PipelineTestDriver implements TestDriver {
       throw new RangeError(`send(): invalid timestamp ${String(message.timestamp)}`);
     const offset = String(next);
     this.nextOffsets[partition] = next + 1;
-    const delivery: Delivery = {
+    const delivery =
+      this.broker === 'nats'
+        ? this.natsDelivery(message, next, timestamp)
+        : this.kafkaDelivery(message, partition, offset, timestamp);
+    if (this.broker === 'kafka') {
+      // As the source does: registered with the tracker first, then handed to the pipeline.
+      this.tracker.handOff(this.claims[partition]!, offset);
+    }
+    this.unsettled.add(delivery);
+    this.intake.next(delivery);
+    return offset;
+  }
+
+  private kafkaDelivery(
+    message: TestMessage,
+    partition: number,
+    offset: string,
+    timestamp: number,
+  ): Delivery {
+    return {
       topic: this.topic,
       partition,
       offset,
@@ -380,11 +450,35 @@ class PipelineTestDriver implements TestDriver {
       settleAfter: undefined,
       worker: undefined,
     };
-    // As the source does: registered with the tracker first, then handed to the pipeline.
-    this.tracker.handOff(this.claims[partition]!, offset);
-    this.unsettled.add(delivery);
-    this.intake.next(delivery);
-    return offset;
+  }
+
+  /** The message as the NATS source delivers it once a publish on its subject was stored. */
+  private natsDelivery(message: TestMessage, sequence: number, timestamp: number): Delivery {
+    const subject =
+      message.key === undefined || message.key === null ? this.topic : toBytes(message.key)!.toString('utf8');
+    if (!NATS_SUBJECT.test(subject)) {
+      throw new RangeError(
+        `send(): with broker 'nats' the key is the subject the message was published on: dot-separated tokens without spaces, "*" or ">", got ${JSON.stringify(subject)}`,
+      );
+    }
+    const lines: Array<[string, string]> = [];
+    for (const [name, value] of Object.entries(headerBytes(message.headers))) {
+      for (const bytes of Array.isArray(value) ? value : [value]) {
+        if (bytes !== undefined) lines.push([name, bytes.toString().replace(/[\r\n]+/g, ' ')]);
+      }
+    }
+    return deliveryOfStored(
+      {
+        stream: this.topic,
+        sequence,
+        subject,
+        data: valueBytes(message.value) ?? new Uint8Array(0),
+        headers: headersOfLines(lines),
+        timestampMs: String(timestamp),
+      },
+      this.claims[0]!.signal,
+      this.hooksFor(0, String(sequence)),
+    );
   }
 
   async advance(ms: number): Promise<void> {
@@ -470,15 +564,17 @@ class PipelineTestDriver implements TestDriver {
       rule.remaining -= 1;
       throw new Error(`writing to ${topic} failed (failProduce of the test driver)`);
     }
-    if (kind === 'output') this.producedLog.push(produced(topic, message));
-    else this.deadLetterLog.push(written(message));
+    const stored = this.broker === 'nats' ? publishedMessage(message) : message;
+    if (kind === 'output') this.producedLog.push(produced(topic, stored));
+    else this.deadLetterLog.push(written(stored));
   }
 
   private onSettled({ delivery, outcome, error }: Settlement): void {
     this.unsettled.delete(delivery);
     // As the service does: an abandoned message frees its slot but is never committed past.
     if (outcome !== 'abandoned') {
-      this.tracker.settle(delivery.topic, delivery.partition, delivery.offset, delivery.generation);
+      if (this.broker === 'nats') this.ackedLog.push(delivery.offset);
+      else this.tracker.settle(delivery.topic, delivery.partition, delivery.offset, delivery.generation);
     }
     const record: SettledMessage = {
       partition: delivery.partition,
@@ -545,6 +641,9 @@ class PipelineTestDriver implements TestDriver {
     }
   }
 }
+
+/** A NATS subject a message can be published on: tokens of printable characters, no wildcards. */
+const NATS_SUBJECT = /^[^\s.*>]+(\.[^\s.*>]+)*$/;
 
 function positiveInteger(name: string, value: number): void {
   if (!Number.isInteger(value) || value < 1) {

@@ -35,4 +35,18 @@ describe('runCli', () => {
     expect(result.out).to.equal('');
     expect(result.err).to.match(/^Invalid configuration: DLQ_TOPIC must be a Kafka topic name .*\n$/);
   });
+
+  it('refuses Kafka broker flags with BROKER=nats and exits 2, before any connection', async () => {
+    const env = { BROKER: 'nats', NATS_URL: 'nats://127.0.0.1:1' };
+    expect(await run(['dlq', 'replay', '--brokers', '127.0.0.1:9092'], env)).to.deep.equal({
+      code: 2,
+      out: '',
+      err: 'myeventstream: --brokers does not apply with BROKER=nats; set NATS_URL\n',
+    });
+    const target = await run(['dlq', 'replay', '--target-brokers', '127.0.0.1:9092'], env);
+    expect([target.code, target.err]).to.deep.equal([
+      2,
+      'myeventstream: --target-brokers does not apply with BROKER=nats; set NATS_URL\n',
+    ]);
+  });
 });
