@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { projectRoot } from '../../lib/project-root.js';
 import { seededRandom } from '../../loadtest/random.js';
-import { connectTestNats, jetstreamManager, NATS_URL } from '../integration/support/nats.js';
+import { connectTestNats, jetstreamManager, natsUrl } from '../integration/support/nats.js';
 import { ServiceProcess } from '../integration/support/service-process.js';
 import { sleep } from '../integration/support/topic-reader.js';
 import { recordScenario } from './support/report.js';
@@ -74,7 +74,7 @@ describe('fault: crash loop on NATS JetStream (SIGKILL at random moments)', func
 
     const env = {
       BROKER: 'nats',
-      NATS_URL,
+      NATS_URL: natsUrl(),
       NATS_STREAM: names.stream,
       NATS_DURABLE: names.durable,
       NATS_ACK_WAIT_MS: '2000',

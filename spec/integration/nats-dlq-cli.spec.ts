@@ -13,7 +13,7 @@ import {
   eventually,
   jetstreamManager,
   messageCount,
-  NATS_URL,
+  natsUrl,
   natsService,
   publishAll,
   readSubject,
@@ -31,7 +31,7 @@ function cli(args: string[], env: Record<string, string>) {
 function start(args: string[], env: Record<string, string>) {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: projectRoot(),
-    env: { PATH: process.env.PATH ?? '', BROKER: 'nats', NATS_URL, ...env },
+    env: { PATH: process.env.PATH ?? '', BROKER: 'nats', NATS_URL: natsUrl(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const out: Buffer[] = [];

@@ -8,7 +8,7 @@ import {
   eventually,
   jetstreamManager,
   messageCount,
-  NATS_URL,
+  natsUrl,
   publishAll,
   readSubject,
 } from './support/nats.js';
@@ -51,7 +51,7 @@ describe('the service process with BROKER=nats', function () {
     const n = names();
     service = new ServiceProcess({
       BROKER: 'nats',
-      NATS_URL,
+      NATS_URL: natsUrl(),
       NATS_STREAM: n.stream,
       NATS_DURABLE: n.durable,
       OUTPUT_TOPIC: n.output,
@@ -95,7 +95,12 @@ describe('the service process with BROKER=nats', function () {
 
   it('stops start-up naming NATS_STREAM when the stream is missing and CREATE_TOPICS is false', async () => {
     const n = names();
-    service = new ServiceProcess({ BROKER: 'nats', NATS_URL, NATS_STREAM: n.stream, DLQ_TOPIC: n.dlq });
+    service = new ServiceProcess({
+      BROKER: 'nats',
+      NATS_URL: natsUrl(),
+      NATS_STREAM: n.stream,
+      DLQ_TOPIC: n.dlq,
+    });
     const exit = await service.exited;
     expect(exit.code).to.equal(1);
     const line = JSON.parse(service.stderr.join('').trim()) as { setting: string; error: string };

@@ -66,8 +66,8 @@ async function answering(url: string): Promise<void> {
 
 /**
  * For the suites' global fixtures: the NATS server the specs use is NATS_URL when it is set,
- * otherwise one started here for the run, which NATS_URL then names. Called as the fixture
- * module loads, because spec files read NATS_URL when they are imported.
+ * otherwise one started here for the run, which NATS_URL then names (the specs read it when
+ * they run, through natsUrl()).
  */
 export async function provideTestNats(): Promise<{ url: string; stop(): Promise<void> }> {
   const given = process.env.NATS_URL;

@@ -8,7 +8,7 @@ import { provideTestNats } from '../../support/nats-server.js';
  * (and the service processes they spawn) as KAFKA_BROKERS and through `faultBroker()`.
  */
 let broker: RestartableBroker | undefined;
-const nats = await provideTestNats();
+let nats: { stop(): Promise<void> } | undefined;
 
 export function faultBroker(): RestartableBroker {
   if (!broker)
@@ -17,6 +17,7 @@ export function faultBroker(): RestartableBroker {
 }
 
 export async function mochaGlobalSetup(): Promise<void> {
+  nats = await provideTestNats();
   const started = Date.now();
   broker = await startEphemeralJvmBroker((line) => console.log(`      ${line}`));
   process.env.KAFKA_BROKERS = broker.bootstrap;
@@ -28,5 +29,5 @@ export async function mochaGlobalSetup(): Promise<void> {
 export async function mochaGlobalTeardown(): Promise<void> {
   printReport();
   await broker?.stop();
-  await nats.stop();
+  await nats?.stop();
 }

@@ -8,9 +8,10 @@ import { provideTestNats } from '../../support/nats-server.js';
  * the NATS server, as NATS_URL (see provideTestNats).
  */
 let broker: StartedBroker | undefined;
-const nats = await provideTestNats();
+let nats: { stop(): Promise<void> } | undefined;
 
 export async function mochaGlobalSetup(): Promise<void> {
+  nats = await provideTestNats();
   const started = Date.now();
   broker = await provideTestBroker((line) => console.log(`      ${line}`));
   process.env.KAFKA_BROKERS = broker.bootstrap;
@@ -21,5 +22,5 @@ export async function mochaGlobalSetup(): Promise<void> {
 
 export async function mochaGlobalTeardown(): Promise<void> {
   await broker?.stop();
-  await nats.stop();
+  await nats?.stop();
 }

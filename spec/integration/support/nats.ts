@@ -8,10 +8,12 @@ import { createLogger } from '../../../lib/observability/logger.js';
 import { ensureDurable, prepareStreams } from '../../../lib/nats/streams.js';
 
 /** The NATS server with JetStream the specs run against; NATS_URL overrides the local one. */
-export const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+export function natsUrl(): string {
+  return process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+}
 
 export function connectTestNats(): Promise<NatsConnection> {
-  return connect({ servers: NATS_URL, name: 'spec' });
+  return connect({ servers: natsUrl(), name: 'spec' });
 }
 
 /** A stream, output and dead-letter subject of their own per test, so runs never collide. */
@@ -41,7 +43,7 @@ export async function createTestStreams(
     durable: `durable-${id}`,
   };
   const created = await prepareStreams(jsm, {
-    servers: [NATS_URL],
+    servers: [natsUrl()],
     stream,
     subject: '',
     durable: names.durable,
