@@ -1,21 +1,23 @@
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Registry } from 'prom-client';
-import { EMPTY, of, type Subscription } from 'rxjs';
+import type { Subscription } from 'rxjs';
 import type { Logger } from 'winston';
 import type { ProcessingOrder } from '../config/schema.js';
 import { errorMessage } from '../core/errors.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
-import { progressOf, type UnsettledMessage } from '../observability/progress.js';
 import { Readiness, SERVICE_CONDITIONS, type ServiceCondition } from '../observability/readiness.js';
 import type { BackoffPolicy } from '../core/backoff.js';
 import type { Pipeline, PipelineContext } from '../pipeline/define-pipeline.js';
-import type { Delivery } from '../core/delivery.js';
-import type { MessageHandler, Settlement, WorkerResult } from '../core/handle-message.js';
+import type { Settlement } from '../core/handle-message.js';
 import { startMessageFlow } from '../service/message-flow.js';
 import { nextTurn } from '../service/next-turn.js';
 import type { RunnerCounts } from '../service/pipeline-runner.js';
-import { classify } from '../sinks/dead-letter.js';
+import { ProgressWatch } from '../service/progress-watch.js';
+import { deadLetterReports, retryMetrics } from '../service/service-hooks.js';
+import { SettleAccounting } from '../service/settle-accounting.js';
+import { unlessStopping } from '../service/stop-guard.js';
+import { waitUntil } from '../service/wait-until.js';
 import type { DeadLetterSinkOptions } from '../sinks/dead-letter-sink.js';
 import { CreditGate } from '../core/credit-gate.js';
 import { withNatsOrigin } from './nats-dead-letters.js';
@@ -66,13 +68,11 @@ export class NatsEventService {
   readonly failed: Promise<never>;
 
   private readonly gate: CreditGate;
-  private readonly handedOffAt = new Map<Delivery, number>();
+  private readonly accounting: SettleAccounting;
+  private readonly progress: ProgressWatch;
   private source: (NatsSourceControl & { subscription: Subscription }) | undefined;
   private counts: RunnerCounts | undefined;
   private fail!: (error: unknown) => void;
-  private running = 0;
-  private lastSettleAt = Date.now();
-  private progressing = true;
   private pullFailingSince: { at: number; error: unknown } | undefined;
   private progressTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
@@ -84,10 +84,18 @@ export class NatsEventService {
     this.failed.catch(() => undefined);
     this.gate = new CreditGate(settings.queueBufferSize + settings.workerPoolSize);
     this.metrics = createMetrics(this.registry, settings.serviceName, {
-      oldestUnsettledAgeSeconds: () => this.oldestUnsettledAgeSeconds(),
+      oldestUnsettledAgeSeconds: () => this.accounting.oldestUnsettledAgeSeconds(),
       queueDepth: () => this.counts?.waiting ?? 0,
-      messagesInFlight: () => this.running,
+      messagesInFlight: () => this.accounting.running,
       messagesInBackoff: () => this.counts?.inBackoff ?? 0,
+    });
+    this.accounting = new SettleAccounting(this.gate, this.metrics, deps.logger);
+    this.progress = new ProgressWatch({
+      accounting: this.accounting,
+      readiness: this.readiness,
+      logger: deps.logger,
+      stuckAfterMs: settings.stuckAfterMs,
+      stuckMessageMs: settings.stuckMessageMs,
     });
   }
 
@@ -128,29 +136,14 @@ export class NatsEventService {
       backoff: settings.retry,
       consumerGroup: settings.durable,
       maxRetries: settings.retry.maxAttempts,
-      onWriteFailed: (error, attempt, delivery) => {
-        this.metrics.dlqWriteFailures.inc();
-        this.readiness.set('dlq', false, `dead-letter writes failing: ${errorMessage(error)}`);
-        logger.warn('Dead-letter write failed, retrying', {
-          ...where(delivery),
-          attempt,
-          error: errorMessage(error),
-        });
-      },
-      onWritten: () => this.readiness.set('dlq', true),
+      ...deadLetterReports(this.metrics, this.readiness, logger),
     };
     const source = natsSource({
       consumer,
       gate: this.gate,
       ackWaitMs: settings.ackWaitMs,
-      hooks: {
-        onRetry: () => this.metrics.retryAttempts.inc(),
-        onRetryExhausted: () => this.metrics.retryExhausted.inc(),
-      },
-      onHandOff: (delivery) => {
-        this.handedOffAt.set(delivery, Date.now());
-        this.metrics.eventsIngested.inc();
-      },
+      hooks: retryMetrics(this.metrics),
+      onHandOff: (delivery) => this.accounting.handedOff(delivery),
       onPending: (pending) => this.metrics.setConsumerLag(settings.stream, 0, pending),
       onPulled: () => {
         if (this.pullFailingSince) logger.info('Pulling from the consumer again');
@@ -162,16 +155,6 @@ export class NatsEventService {
         this.pullFailingSince ??= { at: Date.now(), error };
       },
     });
-    // As in the Kafka service: once shutdown began, messages still waiting for a worker are
-    // not started (they go back to the stream), and `running` counts what a drain waits for.
-    const unlessStopping =
-      (handle: MessageHandler): MessageHandler =>
-      (delivery, worker) => {
-        if (this.stopping) return EMPTY;
-        this.running += 1;
-        if (delivery.signal.aborted) return of<WorkerResult>({ delivery, outcome: 'abandoned' });
-        return handle(delivery, worker);
-      };
     const flow = startMessageFlow({
       deliveries: source.pipe(nextTurn()),
       pipeline,
@@ -179,7 +162,7 @@ export class NatsEventService {
       deadLetters: deadLetterOptions,
       workerPoolSize: settings.workerPoolSize,
       order: settings.order,
-      guard: unlessStopping,
+      guard: unlessStopping(() => this.stopping !== undefined, this.accounting),
       onSettled: (settlement) => this.settle(settlement),
       onFailed: (error: unknown) => this.fail(error),
     });
@@ -201,16 +184,20 @@ export class NatsEventService {
 
   private async shutdown(): Promise<void> {
     const { settings, logger, connection } = this.deps;
-    logger.info('Shutting down: intake stopped, draining', { running: this.running, held: this.gate.held });
+    const { accounting } = this;
+    logger.info('Shutting down: intake stopped, draining', {
+      running: accounting.running,
+      held: accounting.held,
+    });
     const source = this.source;
     source?.stopIntake();
-    const drained = await waitUntil(() => this.running === 0, settings.shutdownTimeoutMs);
+    const drained = await waitUntil(() => accounting.running === 0, settings.shutdownTimeoutMs);
     if (!drained) {
       logger.warn('Shutdown timeout reached; unsettled messages go back to the stream', {
-        running: this.running,
+        running: accounting.running,
       });
       source?.abortAll('shutdown timeout');
-      await waitUntil(() => this.running === 0, 1000);
+      await waitUntil(() => accounting.running === 0, 1000);
     }
     clearInterval(this.progressTimer);
     source?.subscription.unsubscribe();
@@ -219,31 +206,10 @@ export class NatsEventService {
     logger.info('Shut down', { drained });
   }
 
+  /** Each settle reaches the source, which acks a done message and hands an abandoned one back. */
   private settle(settlement: Settlement): void {
-    const { delivery, outcome, error } = settlement;
-    this.running -= 1;
-    this.source?.settle(delivery, outcome);
-    const handedOffAt = this.handedOffAt.get(delivery);
-    this.handedOffAt.delete(delivery);
-    this.gate.release();
-    this.lastSettleAt = Date.now();
-    if (outcome === 'abandoned') return;
-    const seconds = handedOffAt === undefined ? 0 : (Date.now() - handedOffAt) / 1000;
-    if (outcome === 'processed') {
-      this.metrics.eventsProcessed.inc();
-      this.metrics.observeProcessing('processed', seconds);
-    } else {
-      const { stage, code } = classify(error);
-      this.metrics.deadLettered(stage, code);
-      this.metrics.observeProcessing('dead_lettered', seconds);
-      this.deps.logger.debug('Message dead-lettered', {
-        ...where(delivery),
-        stage,
-        code,
-        error: errorMessage(error),
-      });
-    }
-    this.metrics.observeEndToEnd(delivery.timestamp);
+    this.source?.settle(settlement.delivery, settlement.outcome);
+    this.accounting.settled(settlement);
   }
 
   /** /readyz follows the connection: not ready while the client reconnects. */
@@ -262,20 +228,8 @@ export class NatsEventService {
     });
   }
 
-  private oldestUnsettled(): UnsettledMessage | undefined {
-    const first = this.handedOffAt.entries().next();
-    if (first.done) return undefined;
-    const [delivery, handedOffAt] = first.value;
-    return { ...where(delivery), handedOffAt };
-  }
-
-  private oldestUnsettledAgeSeconds(): number {
-    const oldest = this.oldestUnsettled();
-    return oldest === undefined ? 0 : (Date.now() - oldest.handedOffAt) / 1000;
-  }
-
   private checkProgress(): void {
-    const { settings, logger } = this.deps;
+    const { settings } = this.deps;
     const failing = this.pullFailingSince;
     const limit = settings.recoveryTimeoutMs ?? 60_000;
     if (failing && Date.now() - failing.at > limit && !this.stopping)
@@ -284,30 +238,6 @@ export class NatsEventService {
           `pulling from NATS consumer ${settings.durable} has failed for ${limit} ms: ${errorMessage(failing.error)}`,
         ),
       );
-    const oldest = this.oldestUnsettled();
-    const { ok, reason } = progressOf({
-      now: Date.now(),
-      held: this.gate.held,
-      lastSettleAt: this.lastSettleAt,
-      oldest,
-      stuckAfterMs: settings.stuckAfterMs ?? 120_000,
-      stuckMessageMs: settings.stuckMessageMs ?? 300_000,
-    });
-    if (!ok && this.progressing) logger.warn('No progress', { reason, oldest });
-    this.progressing = ok;
-    this.readiness.set('progress', ok, reason);
+    this.progress.check();
   }
-}
-
-async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() >= deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return true;
-}
-
-function where(delivery: Delivery) {
-  return { topic: delivery.topic, partition: delivery.partition, offset: delivery.offset };
 }

@@ -1,19 +1,16 @@
 import { type Admin, type Consumer, type Kafka } from 'kafkajs';
 import { Registry } from 'prom-client';
-import { EMPTY, of, type Subscription } from 'rxjs';
+import type { Subscription } from 'rxjs';
 import type { Logger } from 'winston';
 import { Committer } from '../kafka/commit/committer.js';
 import type { ProcessingOrder } from '../config/schema.js';
 import { OffsetTracker, type PartitionStart } from '../kafka/commit/offset-tracker.js';
 import { errorMessage } from '../core/errors.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
-import { progressOf, type UnsettledMessage } from '../observability/progress.js';
 import { Readiness, SERVICE_CONDITIONS, type ServiceCondition } from '../observability/readiness.js';
 import type { BackoffPolicy } from '../core/backoff.js';
 import type { Pipeline, PipelineContext } from '../pipeline/define-pipeline.js';
-import type { Delivery, DeliveryHooks } from '../core/delivery.js';
-import type { MessageHandler, Settlement, WorkerResult } from '../core/handle-message.js';
-import { classify } from '../sinks/dead-letter.js';
+import type { Settlement } from '../core/handle-message.js';
 import type { DeadLetterSinkOptions } from '../sinks/dead-letter-sink.js';
 import { BatchingProducer } from '../sinks/batching-producer.js';
 import { OutputTopics, type TopicLookup } from '../kafka/sinks/output-topics.js';
@@ -25,6 +22,11 @@ import { startMessageFlow } from './message-flow.js';
 import { commitAfterSettles } from '../core/commit-after-settles.js';
 import { nextTurn } from './next-turn.js';
 import type { RunnerCounts } from './pipeline-runner.js';
+import { ProgressWatch } from './progress-watch.js';
+import { deadLetterReports, retryMetrics } from './service-hooks.js';
+import { SettleAccounting } from './settle-accounting.js';
+import { unlessStopping } from './stop-guard.js';
+import { waitUntil } from './wait-until.js';
 
 export interface EventServiceSettings {
   serviceName: string;
@@ -91,15 +93,14 @@ export class EventService {
   private readonly gate: CreditGate;
   private readonly tracker = new OffsetTracker();
   private readonly committer: Committer;
-  private readonly handedOffAt = new Map<Delivery, number>();
+  private readonly accounting: SettleAccounting;
+  private readonly progress: ProgressWatch;
   private subscription: Subscription | undefined;
   /** The commit subscriber of the flow (commitAfterSettles). */
   private commits: Subscription | undefined;
   private fail!: (error: unknown) => void;
-  private lastSettleAt = Date.now();
   private stuckTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
-  private running = 0;
   /** Last high watermark seen per partition, for the lag metric. */
   private readonly highWatermarks = new Map<string, string>();
   private crashedSince: { at: number; error: unknown } | undefined;
@@ -124,10 +125,18 @@ export class EventService {
     this.admin = kafka.admin();
     this.writer = writer;
     this.metrics = createMetrics(this.registry, settings.serviceName, {
-      oldestUnsettledAgeSeconds: () => this.oldestUnsettledAgeSeconds(),
+      oldestUnsettledAgeSeconds: () => this.accounting.oldestUnsettledAgeSeconds(),
       queueDepth: () => this.counts?.waiting ?? 0,
-      messagesInFlight: () => this.running,
+      messagesInFlight: () => this.accounting.running,
       messagesInBackoff: () => this.counts?.inBackoff ?? 0,
+    });
+    this.accounting = new SettleAccounting(this.gate, this.metrics, logger);
+    this.progress = new ProgressWatch({
+      accounting: this.accounting,
+      readiness: this.readiness,
+      logger,
+      stuckAfterMs: settings.stuckAfterMs,
+      stuckMessageMs: settings.stuckMessageMs,
     });
     this.committer = new Committer({
       commit: (offsets) => {
@@ -242,22 +251,13 @@ export class EventService {
       backoff: settings.retry,
       consumerGroup: settings.groupId,
       maxRetries: settings.retry.maxAttempts,
-      onWriteFailed: (error, attempt, delivery) => {
-        this.metrics.dlqWriteFailures.inc();
-        this.readiness.set('dlq', false, `dead-letter writes failing: ${errorMessage(error)}`);
-        logger.warn('Dead-letter write failed, retrying', {
-          ...where(delivery),
-          attempt,
-          error: errorMessage(error),
-        });
-      },
-      onWritten: () => this.readiness.set('dlq', true),
+      ...deadLetterReports(this.metrics, this.readiness, logger),
     };
     const source = kafkaSource({
       consumer: this.consumer,
       gate: this.gate,
       ownership: this.tracker,
-      hooks: this.hooks(),
+      hooks: retryMetrics(this.metrics),
       logStartOffset: (topic, partition) => this.logStartOffset(topic, partition),
       onFinishedSkipped: () => this.metrics.finishedSkipped.inc(),
       onStaleBatch: (topic, partition, fetchedOffset, position) => {
@@ -271,27 +271,11 @@ export class EventService {
       },
       onBatch: (topic, partition, highWatermark) =>
         this.highWatermarks.set(`${topic}\u0000${partition}`, highWatermark),
-      onHandOff: (delivery) => {
-        this.handedOffAt.set(delivery, Date.now());
-        this.metrics.eventsIngested.inc();
-      },
+      onHandOff: (delivery) => this.accounting.handedOff(delivery),
     });
     this.source = source;
-    // Once shutdown began, messages still waiting for a worker are not started: they stay
-    // uncommitted and are delivered again, so the drain waits only for work already running.
-    // Every handle that starts emits exactly one settlement (an abort turns a stuck dead-letter
-    // write into 'abandoned'), so `running` counts the work a drain must wait for, messages
-    // waiting out a retry backoff included: they take a worker again for their next attempt.
-    const unlessStopping =
-      (handle: MessageHandler): MessageHandler =>
-      (delivery, worker) => {
-        if (this.stopping) return EMPTY;
-        this.running += 1;
-        // A message of a partition revoked while it waited for a worker is not started: another
-        // member owns it now and reads it from the committed offset.
-        if (delivery.signal.aborted) return of<WorkerResult>({ delivery, outcome: 'abandoned' });
-        return handle(delivery, worker);
-      };
+    // A message of a partition revoked while it waited for a worker is not started: another
+    // member owns it now and reads it from the committed offset (see unlessStopping).
     const flow = startMessageFlow({
       deliveries: source.pipe(nextTurn()),
       pipeline,
@@ -299,7 +283,7 @@ export class EventService {
       deadLetters: deadLetterOptions,
       workerPoolSize: settings.workerPoolSize,
       order: settings.order,
-      guard: unlessStopping,
+      guard: unlessStopping(() => this.stopping !== undefined, this.accounting),
       onSettled: (settlement) => this.settle(settlement),
       onFailed: (error: unknown) => this.fail(error),
       commits: commitAfterSettles({
@@ -328,7 +312,11 @@ export class EventService {
 
   private async shutdown(): Promise<void> {
     const { settings, logger } = this.deps;
-    logger.info('Shutting down: intake stopped, draining', { running: this.running, held: this.gate.held });
+    const { accounting } = this;
+    logger.info('Shutting down: intake stopped, draining', {
+      running: accounting.running,
+      held: accounting.held,
+    });
     this.source?.stopIntake();
     try {
       this.consumer.pause([{ topic: settings.topic }]);
@@ -339,12 +327,14 @@ export class EventService {
     }
     // Only work already running is waited for: messages still waiting for a worker are
     // abandoned as they come up (see unlessStopping) and dropped with the subscription.
-    const drained = await waitUntil(() => this.running === 0, settings.shutdownTimeoutMs);
+    const drained = await waitUntil(() => accounting.running === 0, settings.shutdownTimeoutMs);
     if (!drained) {
-      logger.warn('Shutdown timeout reached; unsettled messages stay uncommitted', { running: this.running });
+      logger.warn('Shutdown timeout reached; unsettled messages stay uncommitted', {
+        running: accounting.running,
+      });
       this.tracker.abortAll('shutdown timeout');
       // Aborted work settles as abandoned at once; give it a moment so its credits come back.
-      await waitUntil(() => this.running === 0, 1000);
+      await waitUntil(() => accounting.running === 0, 1000);
     }
     this.commits?.unsubscribe();
     const committed = await this.commitBeforeLeaving();
@@ -411,50 +401,11 @@ export class EventService {
     );
   }
 
-  private settle({ delivery, outcome, error }: Settlement): void {
-    this.running -= 1;
-    const handedOffAt = this.handedOffAt.get(delivery);
-    this.handedOffAt.delete(delivery);
-    this.gate.release();
-    this.lastSettleAt = Date.now();
-    if (outcome === 'abandoned') return;
+  /** The accounting books the settle; an abandoned message is not done, so its offset stays unmarked. */
+  private settle(settlement: Settlement): void {
+    if (!this.accounting.settled(settlement)) return;
+    const { delivery } = settlement;
     this.tracker.settle(delivery.topic, delivery.partition, delivery.offset, delivery.generation);
-    const seconds = handedOffAt === undefined ? 0 : (Date.now() - handedOffAt) / 1000;
-    if (outcome === 'processed') {
-      this.metrics.eventsProcessed.inc();
-      this.metrics.observeProcessing('processed', seconds);
-    } else {
-      const { stage, code } = classify(error);
-      this.metrics.deadLettered(stage, code);
-      this.metrics.observeProcessing('dead_lettered', seconds);
-      this.deps.logger.debug('Message dead-lettered', {
-        ...where(delivery),
-        stage,
-        code,
-        error: errorMessage(error),
-      });
-    }
-    this.metrics.observeEndToEnd(delivery.timestamp);
-  }
-
-  private hooks(): DeliveryHooks {
-    return {
-      onRetry: () => this.metrics.retryAttempts.inc(),
-      onRetryExhausted: () => this.metrics.retryExhausted.inc(),
-    };
-  }
-
-  private oldestUnsettledAgeSeconds(): number {
-    const oldest = this.oldestUnsettled();
-    return oldest === undefined ? 0 : (Date.now() - oldest.handedOffAt) / 1000;
-  }
-
-  /** The first entry: entries go in at hand-off and leave at settle, so it is the oldest. */
-  private oldestUnsettled(): UnsettledMessage | undefined {
-    const first = this.handedOffAt.entries().next();
-    if (first.done) return undefined;
-    const [delivery, handedOffAt] = first.value;
-    return { ...where(delivery), handedOffAt };
   }
 
   /**
@@ -473,23 +424,8 @@ export class EventService {
 
   private checkProgress(): void {
     this.checkConsumerRecovery();
-    const { settings, logger } = this.deps;
-    const oldest = this.oldestUnsettled();
-    const { ok, reason } = progressOf({
-      now: Date.now(),
-      held: this.gate.held,
-      lastSettleAt: this.lastSettleAt,
-      oldest,
-      stuckAfterMs: settings.stuckAfterMs ?? 120_000,
-      stuckMessageMs: settings.stuckMessageMs ?? 300_000,
-    });
-    // Logged once as it turns, not every second: /readyz and the age metric say the rest.
-    if (!ok && this.progressing) logger.warn('No progress', { reason, oldest });
-    this.progressing = ok;
-    this.readiness.set('progress', ok, reason);
+    this.progress.check();
   }
-
-  private progressing = true;
 
   /** Readiness follows the consumer, and a consumer that gave up makes the service fail. */
   private watchClients(): void {
@@ -500,17 +436,4 @@ export class EventService {
       if (!payload.restart) this.fail(payload.error);
     });
   }
-}
-
-async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() >= deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return true;
-}
-
-function where(delivery: Delivery) {
-  return { topic: delivery.topic, partition: delivery.partition, offset: delivery.offset };
 }
