@@ -1,23 +1,9 @@
-import type { JetStreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { projectRoot } from '../../lib/project-root.js';
 import { defaultPipeline } from '../../lib/pipeline/default-pipeline.js';
-import {
-  connectTestNats,
-  consumerInfo,
-  createTestStreams,
-  deleteStreams,
-  eventually,
-  jetstreamManager,
-  messageCount,
-  NATS_URL,
-  natsService,
-  publishAll,
-  type TestStreams,
-} from './support/nats.js';
+import { consumerInfo, eventually, messageCount, NATS_URL, publishAll, useTestNats } from './support/nats.js';
 
 const CLI = join(projectRoot(), 'dist', 'lib', 'cli', 'main.js');
 
@@ -41,31 +27,16 @@ function cli(args: string[], env: Record<string, string>) {
 
 describe('myeventstream dlq with BROKER=nats', function () {
   this.timeout(60_000);
-  let nc: NatsConnection;
-  let jsm: JetStreamManager;
-  let streams: TestStreams | undefined;
-
-  before(async () => {
-    nc = await connectTestNats();
-    jsm = await jetstreamManager(nc);
-  });
-  after(() => nc.close());
-  afterEach(async () => {
-    await deleteStreams(jsm, streams);
-    streams = undefined;
-  });
+  const nats = useTestNats();
 
   it('inspect summarises the dead letters the service wrote, by code, stage and origin subject', async () => {
-    const s = (streams = await createTestStreams(jsm));
+    const s = await nats.streams();
     const bad = ['not json', '', JSON.stringify({ Id: '' }), '{"Id":', JSON.stringify({ name: 'x' })];
-    await publishAll(nc, s.subject, [JSON.stringify({ Id: 'ok' }), ...bad]);
-    const connection = await connectTestNats();
-    const service = natsService(connection, defaultPipeline, s);
-    await service.start();
-    await eventually('the dead letters written', async () => (await messageCount(jsm, s.dlq)) === 5);
-    await eventually('all acked', async () => (await consumerInfo(jsm, s)).num_ack_pending === 0);
+    await publishAll(nats.nc, s.subject, [JSON.stringify({ Id: 'ok' }), ...bad]);
+    const service = await nats.start(defaultPipeline, s);
+    await eventually('the dead letters written', async () => (await messageCount(nats.jsm, s.dlq)) === 5);
+    await eventually('all acked', async () => (await consumerInfo(nats.jsm, s)).num_ack_pending === 0);
     await service.stop();
-    await connection.close();
 
     const run = await cli(['dlq', 'inspect', '--json'], { DLQ_TOPIC: s.dlq });
     expect(run.code, run.stderr).to.equal(0);

@@ -1,23 +1,16 @@
-import type { JetStreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import pageviews, { type PageView } from '../../examples/pageviews/pageviews.js';
 import routing, { ROUTES } from '../../examples/routing/routing.js';
-import type { NatsEventService } from '../../lib/nats/nats-service.js';
 import type { Pipeline } from '../../lib/pipeline/define-pipeline.js';
 import { createTestDriver } from '../../lib/testing/index.js';
 import {
-  connectTestNats,
   consumerInfo,
-  createTestStreams,
-  deleteStreams,
   eventually,
-  jetstreamManager,
   messageCount,
-  natsService,
   publishAll,
   readSubject,
+  useTestNats,
   type TestStreams,
 } from './support/nats.js';
 
@@ -28,25 +21,11 @@ import {
  */
 describe('the example pipelines on NATS JetStream', function () {
   this.timeout(60_000);
-  let nc: NatsConnection;
-  let jsm: JetStreamManager;
-  let streams: TestStreams | undefined;
+  const nats = useTestNats();
   const extraStreams: string[] = [];
-  let service: NatsEventService | undefined;
-  let serviceConnection: NatsConnection | undefined;
 
-  before(async () => {
-    nc = await connectTestNats();
-    jsm = await jetstreamManager(nc);
-  });
-  after(() => nc.close());
   afterEach(async () => {
-    await service?.stop();
-    await serviceConnection?.close();
-    service = serviceConnection = undefined;
-    await deleteStreams(jsm, streams);
-    for (const name of extraStreams.splice(0)) await jsm.streams.delete(name).catch(() => undefined);
-    streams = undefined;
+    for (const name of extraStreams.splice(0)) await nats.jsm.streams.delete(name).catch(() => undefined);
   });
 
   /** What the test driver writes and dead-letters for `values`. */
@@ -71,27 +50,27 @@ describe('the example pipelines on NATS JetStream', function () {
     written: string[],
     letters: number,
   ) {
-    await publishAll(nc, s.subject, values);
-    serviceConnection = await connectTestNats();
-    service = natsService(serviceConnection, pipeline, s);
-    await service.start();
+    await publishAll(nats.nc, s.subject, values);
+    await nats.start(pipeline, s);
     await eventually('every message settled', async () => {
-      const info = await consumerInfo(jsm, s);
+      const info = await consumerInfo(nats.jsm, s);
       return (
-        info.num_ack_pending === 0 && info.num_pending === 0 && (await messageCount(jsm, s.dlq)) === letters
+        info.num_ack_pending === 0 &&
+        info.num_pending === 0 &&
+        (await messageCount(nats.jsm, s.dlq)) === letters
       );
     });
     const produced = [];
     for (const subject of written)
       produced.push(
-        ...(await readSubject(jsm, subject)).map(({ subject: topic, value }) => ({ topic, value })),
+        ...(await readSubject(nats.jsm, subject)).map(({ subject: topic, value }) => ({ topic, value })),
       );
-    const codes = (await readSubject(jsm, s.dlq)).map((letter) => String(letter.headers.error_code));
+    const codes = (await readSubject(nats.jsm, s.dlq)).map((letter) => String(letter.headers.error_code));
     return inAnyOrder({ produced, codes });
   }
 
   it('pageviews: the same records and the same dead letters', async () => {
-    const s = (streams = await createTestStreams(jsm));
+    const s = await nats.streams();
     const view = (overrides: Partial<PageView>): string =>
       JSON.stringify({
         url: 'https://shop.example/p/1?email=x',
@@ -114,10 +93,10 @@ describe('the example pipelines on NATS JetStream', function () {
   });
 
   it('routing: each event to the subject of its type, unrouted types dead-lettered', async () => {
-    const s = (streams = await createTestStreams(jsm));
+    const s = await nats.streams();
     // The example writes to fixed subjects; one stream of this run's own takes them.
     const routes = `spec-routes-${randomBytes(6).toString('hex')}`;
-    await jsm.streams.add({ name: routes, subjects: ROUTES.map(([, topic]) => topic) });
+    await nats.jsm.streams.add({ name: routes, subjects: ROUTES.map(([, topic]) => topic) });
     extraStreams.push(routes);
     const values = [
       JSON.stringify({ type: 'user.created', id: 1 }),

@@ -1,36 +1,20 @@
-import type { JetStreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { ServiceProcess } from './support/service-process.js';
-import {
-  connectTestNats,
-  eventually,
-  jetstreamManager,
-  messageCount,
-  NATS_URL,
-  publishAll,
-  readSubject,
-} from './support/nats.js';
+import { eventually, messageCount, NATS_URL, publishAll, readSubject, useTestNats } from './support/nats.js';
 
 /** The compiled service with BROKER=nats, as `npm start` runs it (build first). */
 describe('the service process with BROKER=nats', function () {
   this.timeout(120_000);
-  let nc: NatsConnection;
-  let jsm: JetStreamManager;
+  const nats = useTestNats();
   let service: ServiceProcess | undefined;
   let streams: string[] = [];
 
-  before(async () => {
-    nc = await connectTestNats();
-    jsm = await jetstreamManager(nc);
-  });
-  after(() => nc.close());
   afterEach(async () => {
     service?.kill('SIGKILL');
     await service?.exited;
     service = undefined;
-    for (const name of streams) await jsm.streams.delete(name).catch(() => undefined);
+    for (const name of streams) await nats.jsm.streams.delete(name).catch(() => undefined);
     streams = [];
   });
 
@@ -64,13 +48,13 @@ describe('the service process with BROKER=nats', function () {
     const bad = ['{"Id":', 'plain text', JSON.stringify({ Id: 5 }), JSON.stringify([])];
     const all = [...valid];
     bad.forEach((value, i) => all.splice(i * 40 + 7, 0, value));
-    await publishAll(nc, n.subject, all);
+    await publishAll(nats.nc, n.subject, all);
 
     await eventually('every message settled', async () => {
-      const info = await jsm.consumers.info(n.stream, n.durable);
+      const info = await nats.jsm.consumers.info(n.stream, n.durable);
       return (
-        (await messageCount(jsm, n.output)) === 200 &&
-        (await messageCount(jsm, n.dlq)) === 4 &&
+        (await messageCount(nats.jsm, n.output)) === 200 &&
+        (await messageCount(nats.jsm, n.dlq)) === 4 &&
         info.num_ack_pending === 0 &&
         info.num_pending === 0
       );
@@ -80,7 +64,7 @@ describe('the service process with BROKER=nats', function () {
     expect(metrics).to.match(/^events_ingested_total\{service="myeventstream"\} 204$/m);
     expect(metrics).to.match(/^dlq_messages_total\{service="myeventstream"\} 4$/m);
     expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).to.equal(200);
-    const letters = await readSubject(jsm, n.dlq);
+    const letters = await readSubject(nats.jsm, n.dlq);
     expect(letters.map((l) => l.headers.original_topic)).to.deep.equal(bad.map(() => n.subject));
     expect(letters.map((l) => l.headers.error_stage)).to.deep.equal([
       'decode',
