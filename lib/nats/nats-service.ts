@@ -1,25 +1,16 @@
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Subscription } from 'rxjs';
 import type { Logger } from 'winston';
 import type { ProcessingOrder } from '../config/schema.js';
 import { errorMessage } from '../core/errors.js';
-import { createMetrics, type Metrics } from '../observability/metrics.js';
-import { Readiness, SERVICE_CONDITIONS, type ServiceCondition } from '../observability/readiness.js';
 import type { BackoffPolicy } from '../core/backoff.js';
 import type { Pipeline, PipelineContext } from '../pipeline/define-pipeline.js';
 import type { Settlement } from '../core/handle-message.js';
-import { startMessageFlow } from '../service/message-flow.js';
-import { nextTurn } from '../service/next-turn.js';
-import type { RunnerCounts } from '../service/pipeline-runner.js';
-import { ProgressWatch } from '../service/progress-watch.js';
 import { deadLetterReports, retryMetrics } from '../service/service-hooks.js';
-import { SettleAccounting } from '../service/settle-accounting.js';
-import { unlessStopping } from '../service/stop-guard.js';
-import { waitUntil } from '../service/wait-until.js';
+import { ServiceBase } from '../service/service-base.js';
 import type { DeadLetterSinkOptions } from '../sinks/dead-letter-sink.js';
-import { CreditGate } from '../core/credit-gate.js';
 import { withNatsOrigin } from './nats-dead-letters.js';
 import { NatsPublisher } from './nats-publisher.js';
 import { natsSource, type NatsSourceControl } from './nats-source.js';
@@ -60,43 +51,13 @@ export interface NatsServiceDeps {
  * the edges: a message settles by its ack instead of an offset commit, and writes are JetStream
  * publishes. The durable consumer must exist with max_ack_pending at the credits (ensureDurable).
  */
-export class NatsEventService {
-  readonly registry: Registry;
-  readonly readiness = new Readiness<ServiceCondition>(SERVICE_CONDITIONS);
-  readonly metrics: Metrics;
-  /** Rejects when the service fails as a whole (not one message): the process must exit. */
-  readonly failed: Promise<never>;
-
-  private readonly gate: CreditGate;
-  private readonly accounting: SettleAccounting;
-  private readonly progress: ProgressWatch;
+export class NatsEventService extends ServiceBase {
   private source: (NatsSourceControl & { subscription: Subscription }) | undefined;
-  private counts: RunnerCounts | undefined;
-  private fail!: (error: unknown) => void;
   private pullFailingSince: { at: number; error: unknown } | undefined;
   private progressTimer: NodeJS.Timeout | undefined;
-  private stopping: Promise<void> | undefined;
 
   constructor(private readonly deps: NatsServiceDeps) {
-    const { settings } = deps;
-    this.registry = deps.registry ?? new Registry();
-    this.failed = new Promise<never>((_, reject) => (this.fail = reject));
-    this.failed.catch(() => undefined);
-    this.gate = new CreditGate(settings.queueBufferSize + settings.workerPoolSize);
-    this.metrics = createMetrics(this.registry, settings.serviceName, {
-      oldestUnsettledAgeSeconds: () => this.accounting.oldestUnsettledAgeSeconds(),
-      queueDepth: () => this.counts?.waiting ?? 0,
-      messagesInFlight: () => this.accounting.running,
-      messagesInBackoff: () => this.counts?.inBackoff ?? 0,
-    });
-    this.accounting = new SettleAccounting(this.gate, this.metrics, deps.logger);
-    this.progress = new ProgressWatch({
-      accounting: this.accounting,
-      readiness: this.readiness,
-      logger: deps.logger,
-      stuckAfterMs: settings.stuckAfterMs,
-      stuckMessageMs: settings.stuckMessageMs,
-    });
+    super(deps.settings, deps.logger, deps.registry);
   }
 
   /** Messages taken in and not settled yet: at most QUEUE_BUFFER_SIZE + WORKER_POOL_SIZE. */
@@ -155,18 +116,7 @@ export class NatsEventService {
         this.pullFailingSince ??= { at: Date.now(), error };
       },
     });
-    const flow = startMessageFlow({
-      deliveries: source.pipe(nextTurn()),
-      pipeline,
-      context,
-      deadLetters: deadLetterOptions,
-      workerPoolSize: settings.workerPoolSize,
-      order: settings.order,
-      guard: unlessStopping(() => this.stopping !== undefined, this.accounting),
-      onSettled: (settlement) => this.settle(settlement),
-      onFailed: (error: unknown) => this.fail(error),
-    });
-    this.counts = flow.counts;
+    const flow = this.startFlow(source, { pipeline, context, deadLetters: deadLetterOptions });
     this.source = Object.assign(source, { subscription: flow.subscription });
     this.progressTimer = setInterval(() => this.checkProgress(), 1000);
     this.progressTimer.unref();
@@ -175,14 +125,9 @@ export class NatsEventService {
   /**
    * Graceful shutdown: stop intake, let what was taken settle for up to SHUTDOWN_TIMEOUT_MS
    * (each settled message is acked), hand what did not back to the stream, and flush, so
-   * every ack reached the server before the connection is closed. Safe to call more than once.
+   * every ack reached the server before the connection is closed.
    */
-  stop(): Promise<void> {
-    this.stopping ??= this.shutdown();
-    return this.stopping;
-  }
-
-  private async shutdown(): Promise<void> {
+  protected async shutdown(): Promise<void> {
     const { settings, logger, connection } = this.deps;
     const { accounting } = this;
     logger.info('Shutting down: intake stopped, draining', {
@@ -191,14 +136,11 @@ export class NatsEventService {
     });
     const source = this.source;
     source?.stopIntake();
-    const drained = await waitUntil(() => accounting.running === 0, settings.shutdownTimeoutMs);
-    if (!drained) {
-      logger.warn('Shutdown timeout reached; unsettled messages go back to the stream', {
-        running: accounting.running,
-      });
-      source?.abortAll('shutdown timeout');
-      await waitUntil(() => accounting.running === 0, 1000);
-    }
+    const drained = await this.drain(
+      settings.shutdownTimeoutMs,
+      () => source?.abortAll('shutdown timeout'),
+      'unsettled messages go back to the stream',
+    );
     clearInterval(this.progressTimer);
     source?.subscription.unsubscribe();
     source?.releaseUnsettled();
@@ -207,7 +149,7 @@ export class NatsEventService {
   }
 
   /** Each settle reaches the source, which acks a done message and hands an abandoned one back. */
-  private settle(settlement: Settlement): void {
+  protected settle(settlement: Settlement): void {
     this.source?.settle(settlement.delivery, settlement.outcome);
     this.accounting.settled(settlement);
   }

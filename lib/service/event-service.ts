@@ -1,13 +1,11 @@
 import { type Admin, type Consumer, type Kafka } from 'kafkajs';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Subscription } from 'rxjs';
 import type { Logger } from 'winston';
 import { Committer } from '../kafka/commit/committer.js';
 import type { ProcessingOrder } from '../config/schema.js';
 import { OffsetTracker, type PartitionStart } from '../kafka/commit/offset-tracker.js';
 import { errorMessage } from '../core/errors.js';
-import { createMetrics, type Metrics } from '../observability/metrics.js';
-import { Readiness, SERVICE_CONDITIONS, type ServiceCondition } from '../observability/readiness.js';
 import type { BackoffPolicy } from '../core/backoff.js';
 import type { Pipeline, PipelineContext } from '../pipeline/define-pipeline.js';
 import type { Settlement } from '../core/handle-message.js';
@@ -15,18 +13,11 @@ import type { DeadLetterSinkOptions } from '../sinks/dead-letter-sink.js';
 import { BatchingProducer } from '../sinks/batching-producer.js';
 import { OutputTopics, type TopicLookup } from '../kafka/sinks/output-topics.js';
 import type { RecordWriter } from '../sinks/record-writer.js';
-import { CreditGate } from '../core/credit-gate.js';
 import { GroupMembership } from '../kafka/source/group-membership.js';
 import { kafkaSource, type SourceControl } from '../kafka/source/kafka-source.js';
-import { startMessageFlow } from './message-flow.js';
 import { commitAfterSettles } from '../core/commit-after-settles.js';
-import { nextTurn } from './next-turn.js';
-import type { RunnerCounts } from './pipeline-runner.js';
-import { ProgressWatch } from './progress-watch.js';
 import { deadLetterReports, retryMetrics } from './service-hooks.js';
-import { SettleAccounting } from './settle-accounting.js';
-import { unlessStopping } from './stop-guard.js';
-import { waitUntil } from './wait-until.js';
+import { ServiceBase } from './service-base.js';
 
 export interface EventServiceSettings {
   serviceName: string;
@@ -79,38 +70,24 @@ export interface EventServiceDeps {
  * and settlements is startMessageFlow's (message-flow.ts), the one the test driver runs too, and
  * the per-message logic lives in the pipeline's operators.
  */
-export class EventService {
-  readonly registry: Registry;
-  readonly readiness = new Readiness<ServiceCondition>(SERVICE_CONDITIONS);
-  readonly metrics: Metrics;
-  /** Rejects when the service fails as a whole (not one message): the process must exit. */
-  readonly failed: Promise<never>;
-
+export class EventService extends ServiceBase {
   private readonly consumer: Consumer;
   private readonly writer: RecordWriter;
   /** Reads committed offsets and log starts when partitions are assigned. */
   private readonly admin: Admin;
-  private readonly gate: CreditGate;
   private readonly tracker = new OffsetTracker();
   private readonly committer: Committer;
-  private readonly accounting: SettleAccounting;
-  private readonly progress: ProgressWatch;
   private subscription: Subscription | undefined;
   /** The commit subscriber of the flow (commitAfterSettles). */
   private commits: Subscription | undefined;
-  private fail!: (error: unknown) => void;
   private stuckTimer: NodeJS.Timeout | undefined;
-  private stopping: Promise<void> | undefined;
   /** Last high watermark seen per partition, for the lag metric. */
   private readonly highWatermarks = new Map<string, string>();
   private crashedSince: { at: number; error: unknown } | undefined;
 
   constructor(private readonly deps: EventServiceDeps) {
+    super(deps.settings, deps.logger, deps.registry);
     const { settings, kafka, writer, logger } = deps;
-    this.registry = deps.registry ?? new Registry();
-    this.failed = new Promise<never>((_, reject) => (this.fail = reject));
-    this.failed.catch(() => undefined);
-    this.gate = new CreditGate(settings.queueBufferSize + settings.workerPoolSize);
     this.consumer = kafka.consumer({
       groupId: settings.groupId,
       sessionTimeout: settings.sessionTimeoutMs,
@@ -124,20 +101,6 @@ export class EventService {
     });
     this.admin = kafka.admin();
     this.writer = writer;
-    this.metrics = createMetrics(this.registry, settings.serviceName, {
-      oldestUnsettledAgeSeconds: () => this.accounting.oldestUnsettledAgeSeconds(),
-      queueDepth: () => this.counts?.waiting ?? 0,
-      messagesInFlight: () => this.accounting.running,
-      messagesInBackoff: () => this.counts?.inBackoff ?? 0,
-    });
-    this.accounting = new SettleAccounting(this.gate, this.metrics, logger);
-    this.progress = new ProgressWatch({
-      accounting: this.accounting,
-      readiness: this.readiness,
-      logger,
-      stuckAfterMs: settings.stuckAfterMs,
-      stuckMessageMs: settings.stuckMessageMs,
-    });
     this.committer = new Committer({
       commit: (offsets) => {
         if (!this.source) return Promise.reject(new Error('the consumer is not running'));
@@ -187,8 +150,6 @@ export class EventService {
     );
     this.watchClients();
   }
-
-  private counts: RunnerCounts | undefined;
 
   /** One line per topic the pipeline writes to that does not exist, and /readyz naming it. */
   private outputTopics(lookup: TopicLookup): OutputTopics {
@@ -276,22 +237,15 @@ export class EventService {
     this.source = source;
     // A message of a partition revoked while it waited for a worker is not started: another
     // member owns it now and reads it from the committed offset (see unlessStopping).
-    const flow = startMessageFlow({
-      deliveries: source.pipe(nextTurn()),
+    const flow = this.startFlow(source, {
       pipeline,
       context,
       deadLetters: deadLetterOptions,
-      workerPoolSize: settings.workerPoolSize,
-      order: settings.order,
-      guard: unlessStopping(() => this.stopping !== undefined, this.accounting),
-      onSettled: (settlement) => this.settle(settlement),
-      onFailed: (error: unknown) => this.fail(error),
       commits: commitAfterSettles({
         commitNow: () => this.committer.commitNow(),
         minIntervalMs: settings.commitIntervalMs,
       }),
     });
-    this.counts = flow.counts;
     this.subscription = flow.subscription;
     this.commits = flow.commits;
     this.stuckTimer = setInterval(() => this.checkProgress(), 1000);
@@ -303,14 +257,9 @@ export class EventService {
   /**
    * Graceful shutdown: stop intake, let what was taken settle for up to SHUTDOWN_TIMEOUT_MS,
    * commit, then leave the group and close the producer. What did not settle in time stays
-   * uncommitted and is delivered again after a restart. Safe to call more than once.
+   * uncommitted and is delivered again after a restart.
    */
-  stop(): Promise<void> {
-    this.stopping ??= this.shutdown();
-    return this.stopping;
-  }
-
-  private async shutdown(): Promise<void> {
+  protected async shutdown(): Promise<void> {
     const { settings, logger } = this.deps;
     const { accounting } = this;
     logger.info('Shutting down: intake stopped, draining', {
@@ -327,15 +276,11 @@ export class EventService {
     }
     // Only work already running is waited for: messages still waiting for a worker are
     // abandoned as they come up (see unlessStopping) and dropped with the subscription.
-    const drained = await waitUntil(() => accounting.running === 0, settings.shutdownTimeoutMs);
-    if (!drained) {
-      logger.warn('Shutdown timeout reached; unsettled messages stay uncommitted', {
-        running: accounting.running,
-      });
-      this.tracker.abortAll('shutdown timeout');
-      // Aborted work settles as abandoned at once; give it a moment so its credits come back.
-      await waitUntil(() => accounting.running === 0, 1000);
-    }
+    const drained = await this.drain(
+      settings.shutdownTimeoutMs,
+      () => this.tracker.abortAll('shutdown timeout'),
+      'unsettled messages stay uncommitted',
+    );
     this.commits?.unsubscribe();
     const committed = await this.commitBeforeLeaving();
     clearInterval(this.stuckTimer);
@@ -402,7 +347,7 @@ export class EventService {
   }
 
   /** The accounting books the settle; an abandoned message is not done, so its offset stays unmarked. */
-  private settle(settlement: Settlement): void {
+  protected settle(settlement: Settlement): void {
     if (!this.accounting.settled(settlement)) return;
     const { delivery } = settlement;
     this.tracker.settle(delivery.topic, delivery.partition, delivery.offset, delivery.generation);
