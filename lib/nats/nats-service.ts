@@ -1,23 +1,16 @@
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Registry } from 'prom-client';
-import { EMPTY, of, type Subscription } from 'rxjs';
+import type { Registry } from 'prom-client';
+import type { Subscription } from 'rxjs';
 import type { Logger } from 'winston';
 import type { ProcessingOrder } from '../config/schema.js';
 import { errorMessage } from '../core/errors.js';
-import { createMetrics, type Metrics } from '../observability/metrics.js';
-import { progressOf, type UnsettledMessage } from '../observability/progress.js';
-import { Readiness, SERVICE_CONDITIONS, type ServiceCondition } from '../observability/readiness.js';
 import type { BackoffPolicy } from '../core/backoff.js';
 import type { Pipeline, PipelineContext } from '../pipeline/define-pipeline.js';
-import type { Delivery } from '../core/delivery.js';
-import type { MessageHandler, Settlement, WorkerResult } from '../core/handle-message.js';
-import { startMessageFlow } from '../service/message-flow.js';
-import { nextTurn } from '../service/next-turn.js';
-import type { RunnerCounts } from '../service/pipeline-runner.js';
-import { classify } from '../sinks/dead-letter.js';
+import type { Settlement } from '../core/handle-message.js';
+import { deadLetterReports, retryMetrics } from '../service/service-hooks.js';
+import { ServiceBase } from '../service/service-base.js';
 import type { DeadLetterSinkOptions } from '../sinks/dead-letter-sink.js';
-import { CreditGate } from '../core/credit-gate.js';
 import { withNatsOrigin } from './nats-dead-letters.js';
 import { NatsPublisher } from './nats-publisher.js';
 import { natsSource, type NatsSourceControl } from './nats-source.js';
@@ -58,37 +51,13 @@ export interface NatsServiceDeps {
  * the edges: a message settles by its ack instead of an offset commit, and writes are JetStream
  * publishes. The durable consumer must exist with max_ack_pending at the credits (ensureDurable).
  */
-export class NatsEventService {
-  readonly registry: Registry;
-  readonly readiness = new Readiness<ServiceCondition>(SERVICE_CONDITIONS);
-  readonly metrics: Metrics;
-  /** Rejects when the service fails as a whole (not one message): the process must exit. */
-  readonly failed: Promise<never>;
-
-  private readonly gate: CreditGate;
-  private readonly handedOffAt = new Map<Delivery, number>();
+export class NatsEventService extends ServiceBase {
   private source: (NatsSourceControl & { subscription: Subscription }) | undefined;
-  private counts: RunnerCounts | undefined;
-  private fail!: (error: unknown) => void;
-  private running = 0;
-  private lastSettleAt = Date.now();
-  private progressing = true;
   private pullFailingSince: { at: number; error: unknown } | undefined;
   private progressTimer: NodeJS.Timeout | undefined;
-  private stopping: Promise<void> | undefined;
 
   constructor(private readonly deps: NatsServiceDeps) {
-    const { settings } = deps;
-    this.registry = deps.registry ?? new Registry();
-    this.failed = new Promise<never>((_, reject) => (this.fail = reject));
-    this.failed.catch(() => undefined);
-    this.gate = new CreditGate(settings.queueBufferSize + settings.workerPoolSize);
-    this.metrics = createMetrics(this.registry, settings.serviceName, {
-      oldestUnsettledAgeSeconds: () => this.oldestUnsettledAgeSeconds(),
-      queueDepth: () => this.counts?.waiting ?? 0,
-      messagesInFlight: () => this.running,
-      messagesInBackoff: () => this.counts?.inBackoff ?? 0,
-    });
+    super(deps.settings, deps.logger, deps.registry);
   }
 
   /** Messages taken in and not settled yet: at most QUEUE_BUFFER_SIZE + WORKER_POOL_SIZE. */
@@ -128,29 +97,14 @@ export class NatsEventService {
       backoff: settings.retry,
       consumerGroup: settings.durable,
       maxRetries: settings.retry.maxAttempts,
-      onWriteFailed: (error, attempt, delivery) => {
-        this.metrics.dlqWriteFailures.inc();
-        this.readiness.set('dlq', false, `dead-letter writes failing: ${errorMessage(error)}`);
-        logger.warn('Dead-letter write failed, retrying', {
-          ...where(delivery),
-          attempt,
-          error: errorMessage(error),
-        });
-      },
-      onWritten: () => this.readiness.set('dlq', true),
+      ...deadLetterReports(this.metrics, this.readiness, logger),
     };
     const source = natsSource({
       consumer,
       gate: this.gate,
       ackWaitMs: settings.ackWaitMs,
-      hooks: {
-        onRetry: () => this.metrics.retryAttempts.inc(),
-        onRetryExhausted: () => this.metrics.retryExhausted.inc(),
-      },
-      onHandOff: (delivery) => {
-        this.handedOffAt.set(delivery, Date.now());
-        this.metrics.eventsIngested.inc();
-      },
+      hooks: retryMetrics(this.metrics),
+      onHandOff: (delivery) => this.accounting.handedOff(delivery),
       onPending: (pending) => this.metrics.setConsumerLag(settings.stream, 0, pending),
       onPulled: () => {
         if (this.pullFailingSince) logger.info('Pulling from the consumer again');
@@ -162,28 +116,7 @@ export class NatsEventService {
         this.pullFailingSince ??= { at: Date.now(), error };
       },
     });
-    // As in the Kafka service: once shutdown began, messages still waiting for a worker are
-    // not started (they go back to the stream), and `running` counts what a drain waits for.
-    const unlessStopping =
-      (handle: MessageHandler): MessageHandler =>
-      (delivery, worker) => {
-        if (this.stopping) return EMPTY;
-        this.running += 1;
-        if (delivery.signal.aborted) return of<WorkerResult>({ delivery, outcome: 'abandoned' });
-        return handle(delivery, worker);
-      };
-    const flow = startMessageFlow({
-      deliveries: source.pipe(nextTurn()),
-      pipeline,
-      context,
-      deadLetters: deadLetterOptions,
-      workerPoolSize: settings.workerPoolSize,
-      order: settings.order,
-      guard: unlessStopping,
-      onSettled: (settlement) => this.settle(settlement),
-      onFailed: (error: unknown) => this.fail(error),
-    });
-    this.counts = flow.counts;
+    const flow = this.startFlow(source, { pipeline, context, deadLetters: deadLetterOptions });
     this.source = Object.assign(source, { subscription: flow.subscription });
     this.progressTimer = setInterval(() => this.checkProgress(), 1000);
     this.progressTimer.unref();
@@ -192,26 +125,22 @@ export class NatsEventService {
   /**
    * Graceful shutdown: stop intake, let what was taken settle for up to SHUTDOWN_TIMEOUT_MS
    * (each settled message is acked), hand what did not back to the stream, and flush, so
-   * every ack reached the server before the connection is closed. Safe to call more than once.
+   * every ack reached the server before the connection is closed.
    */
-  stop(): Promise<void> {
-    this.stopping ??= this.shutdown();
-    return this.stopping;
-  }
-
-  private async shutdown(): Promise<void> {
+  protected async shutdown(): Promise<void> {
     const { settings, logger, connection } = this.deps;
-    logger.info('Shutting down: intake stopped, draining', { running: this.running, held: this.gate.held });
+    const { accounting } = this;
+    logger.info('Shutting down: intake stopped, draining', {
+      running: accounting.running,
+      held: accounting.held,
+    });
     const source = this.source;
     source?.stopIntake();
-    const drained = await waitUntil(() => this.running === 0, settings.shutdownTimeoutMs);
-    if (!drained) {
-      logger.warn('Shutdown timeout reached; unsettled messages go back to the stream', {
-        running: this.running,
-      });
-      source?.abortAll('shutdown timeout');
-      await waitUntil(() => this.running === 0, 1000);
-    }
+    const drained = await this.drain(
+      settings.shutdownTimeoutMs,
+      () => source?.abortAll('shutdown timeout'),
+      'unsettled messages go back to the stream',
+    );
     clearInterval(this.progressTimer);
     source?.subscription.unsubscribe();
     source?.releaseUnsettled();
@@ -219,31 +148,10 @@ export class NatsEventService {
     logger.info('Shut down', { drained });
   }
 
-  private settle(settlement: Settlement): void {
-    const { delivery, outcome, error } = settlement;
-    this.running -= 1;
-    this.source?.settle(delivery, outcome);
-    const handedOffAt = this.handedOffAt.get(delivery);
-    this.handedOffAt.delete(delivery);
-    this.gate.release();
-    this.lastSettleAt = Date.now();
-    if (outcome === 'abandoned') return;
-    const seconds = handedOffAt === undefined ? 0 : (Date.now() - handedOffAt) / 1000;
-    if (outcome === 'processed') {
-      this.metrics.eventsProcessed.inc();
-      this.metrics.observeProcessing('processed', seconds);
-    } else {
-      const { stage, code } = classify(error);
-      this.metrics.deadLettered(stage, code);
-      this.metrics.observeProcessing('dead_lettered', seconds);
-      this.deps.logger.debug('Message dead-lettered', {
-        ...where(delivery),
-        stage,
-        code,
-        error: errorMessage(error),
-      });
-    }
-    this.metrics.observeEndToEnd(delivery.timestamp);
+  /** Each settle reaches the source, which acks a done message and hands an abandoned one back. */
+  protected settle(settlement: Settlement): void {
+    this.source?.settle(settlement.delivery, settlement.outcome);
+    this.accounting.settled(settlement);
   }
 
   /** /readyz follows the connection: not ready while the client reconnects. */
@@ -262,20 +170,8 @@ export class NatsEventService {
     });
   }
 
-  private oldestUnsettled(): UnsettledMessage | undefined {
-    const first = this.handedOffAt.entries().next();
-    if (first.done) return undefined;
-    const [delivery, handedOffAt] = first.value;
-    return { ...where(delivery), handedOffAt };
-  }
-
-  private oldestUnsettledAgeSeconds(): number {
-    const oldest = this.oldestUnsettled();
-    return oldest === undefined ? 0 : (Date.now() - oldest.handedOffAt) / 1000;
-  }
-
   private checkProgress(): void {
-    const { settings, logger } = this.deps;
+    const { settings } = this.deps;
     const failing = this.pullFailingSince;
     const limit = settings.recoveryTimeoutMs ?? 60_000;
     if (failing && Date.now() - failing.at > limit && !this.stopping)
@@ -284,30 +180,6 @@ export class NatsEventService {
           `pulling from NATS consumer ${settings.durable} has failed for ${limit} ms: ${errorMessage(failing.error)}`,
         ),
       );
-    const oldest = this.oldestUnsettled();
-    const { ok, reason } = progressOf({
-      now: Date.now(),
-      held: this.gate.held,
-      lastSettleAt: this.lastSettleAt,
-      oldest,
-      stuckAfterMs: settings.stuckAfterMs ?? 120_000,
-      stuckMessageMs: settings.stuckMessageMs ?? 300_000,
-    });
-    if (!ok && this.progressing) logger.warn('No progress', { reason, oldest });
-    this.progressing = ok;
-    this.readiness.set('progress', ok, reason);
+    this.progress.check();
   }
-}
-
-async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() >= deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return true;
-}
-
-function where(delivery: Delivery) {
-  return { topic: delivery.topic, partition: delivery.partition, offset: delivery.offset };
 }

@@ -1,30 +1,23 @@
 import { type Admin, type Consumer, type Kafka } from 'kafkajs';
-import { Registry } from 'prom-client';
-import { EMPTY, of, type Subscription } from 'rxjs';
+import type { Registry } from 'prom-client';
+import type { Subscription } from 'rxjs';
 import type { Logger } from 'winston';
 import { Committer } from '../kafka/commit/committer.js';
 import type { ProcessingOrder } from '../config/schema.js';
 import { OffsetTracker, type PartitionStart } from '../kafka/commit/offset-tracker.js';
 import { errorMessage } from '../core/errors.js';
-import { createMetrics, type Metrics } from '../observability/metrics.js';
-import { progressOf, type UnsettledMessage } from '../observability/progress.js';
-import { Readiness, SERVICE_CONDITIONS, type ServiceCondition } from '../observability/readiness.js';
 import type { BackoffPolicy } from '../core/backoff.js';
 import type { Pipeline, PipelineContext } from '../pipeline/define-pipeline.js';
-import type { Delivery, DeliveryHooks } from '../core/delivery.js';
-import type { MessageHandler, Settlement, WorkerResult } from '../core/handle-message.js';
-import { classify } from '../sinks/dead-letter.js';
+import type { Settlement } from '../core/handle-message.js';
 import type { DeadLetterSinkOptions } from '../sinks/dead-letter-sink.js';
 import { BatchingProducer } from '../sinks/batching-producer.js';
 import { OutputTopics, type TopicLookup } from '../kafka/sinks/output-topics.js';
 import type { RecordWriter } from '../sinks/record-writer.js';
-import { CreditGate } from '../core/credit-gate.js';
 import { GroupMembership } from '../kafka/source/group-membership.js';
 import { kafkaSource, type SourceControl } from '../kafka/source/kafka-source.js';
-import { startMessageFlow } from './message-flow.js';
 import { commitAfterSettles } from '../core/commit-after-settles.js';
-import { nextTurn } from './next-turn.js';
-import type { RunnerCounts } from './pipeline-runner.js';
+import { deadLetterReports, retryMetrics } from './service-hooks.js';
+import { ServiceBase } from './service-base.js';
 
 export interface EventServiceSettings {
   serviceName: string;
@@ -77,39 +70,24 @@ export interface EventServiceDeps {
  * and settlements is startMessageFlow's (message-flow.ts), the one the test driver runs too, and
  * the per-message logic lives in the pipeline's operators.
  */
-export class EventService {
-  readonly registry: Registry;
-  readonly readiness = new Readiness<ServiceCondition>(SERVICE_CONDITIONS);
-  readonly metrics: Metrics;
-  /** Rejects when the service fails as a whole (not one message): the process must exit. */
-  readonly failed: Promise<never>;
-
+export class EventService extends ServiceBase {
   private readonly consumer: Consumer;
   private readonly writer: RecordWriter;
   /** Reads committed offsets and log starts when partitions are assigned. */
   private readonly admin: Admin;
-  private readonly gate: CreditGate;
   private readonly tracker = new OffsetTracker();
   private readonly committer: Committer;
-  private readonly handedOffAt = new Map<Delivery, number>();
   private subscription: Subscription | undefined;
   /** The commit subscriber of the flow (commitAfterSettles). */
   private commits: Subscription | undefined;
-  private fail!: (error: unknown) => void;
-  private lastSettleAt = Date.now();
   private stuckTimer: NodeJS.Timeout | undefined;
-  private stopping: Promise<void> | undefined;
-  private running = 0;
   /** Last high watermark seen per partition, for the lag metric. */
   private readonly highWatermarks = new Map<string, string>();
   private crashedSince: { at: number; error: unknown } | undefined;
 
   constructor(private readonly deps: EventServiceDeps) {
+    super(deps.settings, deps.logger, deps.registry);
     const { settings, kafka, writer, logger } = deps;
-    this.registry = deps.registry ?? new Registry();
-    this.failed = new Promise<never>((_, reject) => (this.fail = reject));
-    this.failed.catch(() => undefined);
-    this.gate = new CreditGate(settings.queueBufferSize + settings.workerPoolSize);
     this.consumer = kafka.consumer({
       groupId: settings.groupId,
       sessionTimeout: settings.sessionTimeoutMs,
@@ -123,12 +101,6 @@ export class EventService {
     });
     this.admin = kafka.admin();
     this.writer = writer;
-    this.metrics = createMetrics(this.registry, settings.serviceName, {
-      oldestUnsettledAgeSeconds: () => this.oldestUnsettledAgeSeconds(),
-      queueDepth: () => this.counts?.waiting ?? 0,
-      messagesInFlight: () => this.running,
-      messagesInBackoff: () => this.counts?.inBackoff ?? 0,
-    });
     this.committer = new Committer({
       commit: (offsets) => {
         if (!this.source) return Promise.reject(new Error('the consumer is not running'));
@@ -178,8 +150,6 @@ export class EventService {
     );
     this.watchClients();
   }
-
-  private counts: RunnerCounts | undefined;
 
   /** One line per topic the pipeline writes to that does not exist, and /readyz naming it. */
   private outputTopics(lookup: TopicLookup): OutputTopics {
@@ -242,22 +212,13 @@ export class EventService {
       backoff: settings.retry,
       consumerGroup: settings.groupId,
       maxRetries: settings.retry.maxAttempts,
-      onWriteFailed: (error, attempt, delivery) => {
-        this.metrics.dlqWriteFailures.inc();
-        this.readiness.set('dlq', false, `dead-letter writes failing: ${errorMessage(error)}`);
-        logger.warn('Dead-letter write failed, retrying', {
-          ...where(delivery),
-          attempt,
-          error: errorMessage(error),
-        });
-      },
-      onWritten: () => this.readiness.set('dlq', true),
+      ...deadLetterReports(this.metrics, this.readiness, logger),
     };
     const source = kafkaSource({
       consumer: this.consumer,
       gate: this.gate,
       ownership: this.tracker,
-      hooks: this.hooks(),
+      hooks: retryMetrics(this.metrics),
       logStartOffset: (topic, partition) => this.logStartOffset(topic, partition),
       onFinishedSkipped: () => this.metrics.finishedSkipped.inc(),
       onStaleBatch: (topic, partition, fetchedOffset, position) => {
@@ -271,43 +232,20 @@ export class EventService {
       },
       onBatch: (topic, partition, highWatermark) =>
         this.highWatermarks.set(`${topic}\u0000${partition}`, highWatermark),
-      onHandOff: (delivery) => {
-        this.handedOffAt.set(delivery, Date.now());
-        this.metrics.eventsIngested.inc();
-      },
+      onHandOff: (delivery) => this.accounting.handedOff(delivery),
     });
     this.source = source;
-    // Once shutdown began, messages still waiting for a worker are not started: they stay
-    // uncommitted and are delivered again, so the drain waits only for work already running.
-    // Every handle that starts emits exactly one settlement (an abort turns a stuck dead-letter
-    // write into 'abandoned'), so `running` counts the work a drain must wait for, messages
-    // waiting out a retry backoff included: they take a worker again for their next attempt.
-    const unlessStopping =
-      (handle: MessageHandler): MessageHandler =>
-      (delivery, worker) => {
-        if (this.stopping) return EMPTY;
-        this.running += 1;
-        // A message of a partition revoked while it waited for a worker is not started: another
-        // member owns it now and reads it from the committed offset.
-        if (delivery.signal.aborted) return of<WorkerResult>({ delivery, outcome: 'abandoned' });
-        return handle(delivery, worker);
-      };
-    const flow = startMessageFlow({
-      deliveries: source.pipe(nextTurn()),
+    // A message of a partition revoked while it waited for a worker is not started: another
+    // member owns it now and reads it from the committed offset (see unlessStopping).
+    const flow = this.startFlow(source, {
       pipeline,
       context,
       deadLetters: deadLetterOptions,
-      workerPoolSize: settings.workerPoolSize,
-      order: settings.order,
-      guard: unlessStopping,
-      onSettled: (settlement) => this.settle(settlement),
-      onFailed: (error: unknown) => this.fail(error),
       commits: commitAfterSettles({
         commitNow: () => this.committer.commitNow(),
         minIntervalMs: settings.commitIntervalMs,
       }),
     });
-    this.counts = flow.counts;
     this.subscription = flow.subscription;
     this.commits = flow.commits;
     this.stuckTimer = setInterval(() => this.checkProgress(), 1000);
@@ -319,16 +257,15 @@ export class EventService {
   /**
    * Graceful shutdown: stop intake, let what was taken settle for up to SHUTDOWN_TIMEOUT_MS,
    * commit, then leave the group and close the producer. What did not settle in time stays
-   * uncommitted and is delivered again after a restart. Safe to call more than once.
+   * uncommitted and is delivered again after a restart.
    */
-  stop(): Promise<void> {
-    this.stopping ??= this.shutdown();
-    return this.stopping;
-  }
-
-  private async shutdown(): Promise<void> {
+  protected async shutdown(): Promise<void> {
     const { settings, logger } = this.deps;
-    logger.info('Shutting down: intake stopped, draining', { running: this.running, held: this.gate.held });
+    const { accounting } = this;
+    logger.info('Shutting down: intake stopped, draining', {
+      running: accounting.running,
+      held: accounting.held,
+    });
     this.source?.stopIntake();
     try {
       this.consumer.pause([{ topic: settings.topic }]);
@@ -339,13 +276,11 @@ export class EventService {
     }
     // Only work already running is waited for: messages still waiting for a worker are
     // abandoned as they come up (see unlessStopping) and dropped with the subscription.
-    const drained = await waitUntil(() => this.running === 0, settings.shutdownTimeoutMs);
-    if (!drained) {
-      logger.warn('Shutdown timeout reached; unsettled messages stay uncommitted', { running: this.running });
-      this.tracker.abortAll('shutdown timeout');
-      // Aborted work settles as abandoned at once; give it a moment so its credits come back.
-      await waitUntil(() => this.running === 0, 1000);
-    }
+    const drained = await this.drain(
+      settings.shutdownTimeoutMs,
+      () => this.tracker.abortAll('shutdown timeout'),
+      'unsettled messages stay uncommitted',
+    );
     this.commits?.unsubscribe();
     const committed = await this.commitBeforeLeaving();
     clearInterval(this.stuckTimer);
@@ -411,50 +346,11 @@ export class EventService {
     );
   }
 
-  private settle({ delivery, outcome, error }: Settlement): void {
-    this.running -= 1;
-    const handedOffAt = this.handedOffAt.get(delivery);
-    this.handedOffAt.delete(delivery);
-    this.gate.release();
-    this.lastSettleAt = Date.now();
-    if (outcome === 'abandoned') return;
+  /** The accounting books the settle; an abandoned message is not done, so its offset stays unmarked. */
+  protected settle(settlement: Settlement): void {
+    if (!this.accounting.settled(settlement)) return;
+    const { delivery } = settlement;
     this.tracker.settle(delivery.topic, delivery.partition, delivery.offset, delivery.generation);
-    const seconds = handedOffAt === undefined ? 0 : (Date.now() - handedOffAt) / 1000;
-    if (outcome === 'processed') {
-      this.metrics.eventsProcessed.inc();
-      this.metrics.observeProcessing('processed', seconds);
-    } else {
-      const { stage, code } = classify(error);
-      this.metrics.deadLettered(stage, code);
-      this.metrics.observeProcessing('dead_lettered', seconds);
-      this.deps.logger.debug('Message dead-lettered', {
-        ...where(delivery),
-        stage,
-        code,
-        error: errorMessage(error),
-      });
-    }
-    this.metrics.observeEndToEnd(delivery.timestamp);
-  }
-
-  private hooks(): DeliveryHooks {
-    return {
-      onRetry: () => this.metrics.retryAttempts.inc(),
-      onRetryExhausted: () => this.metrics.retryExhausted.inc(),
-    };
-  }
-
-  private oldestUnsettledAgeSeconds(): number {
-    const oldest = this.oldestUnsettled();
-    return oldest === undefined ? 0 : (Date.now() - oldest.handedOffAt) / 1000;
-  }
-
-  /** The first entry: entries go in at hand-off and leave at settle, so it is the oldest. */
-  private oldestUnsettled(): UnsettledMessage | undefined {
-    const first = this.handedOffAt.entries().next();
-    if (first.done) return undefined;
-    const [delivery, handedOffAt] = first.value;
-    return { ...where(delivery), handedOffAt };
   }
 
   /**
@@ -473,23 +369,8 @@ export class EventService {
 
   private checkProgress(): void {
     this.checkConsumerRecovery();
-    const { settings, logger } = this.deps;
-    const oldest = this.oldestUnsettled();
-    const { ok, reason } = progressOf({
-      now: Date.now(),
-      held: this.gate.held,
-      lastSettleAt: this.lastSettleAt,
-      oldest,
-      stuckAfterMs: settings.stuckAfterMs ?? 120_000,
-      stuckMessageMs: settings.stuckMessageMs ?? 300_000,
-    });
-    // Logged once as it turns, not every second: /readyz and the age metric say the rest.
-    if (!ok && this.progressing) logger.warn('No progress', { reason, oldest });
-    this.progressing = ok;
-    this.readiness.set('progress', ok, reason);
+    this.progress.check();
   }
-
-  private progressing = true;
 
   /** Readiness follows the consumer, and a consumer that gave up makes the service fail. */
   private watchClients(): void {
@@ -500,17 +381,4 @@ export class EventService {
       if (!payload.restart) this.fail(payload.error);
     });
   }
-}
-
-async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() >= deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return true;
-}
-
-function where(delivery: Delivery) {
-  return { topic: delivery.topic, partition: delivery.partition, offset: delivery.offset };
 }

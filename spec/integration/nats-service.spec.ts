@@ -1,8 +1,7 @@
-import { jetstream, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstream } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { expect } from 'chai';
 import { pipe } from 'rxjs';
-import type { NatsEventService } from '../../lib/nats/nats-service.js';
 import { decodeJson } from '../../lib/operators/decode-json.js';
 import { process as processStep } from '../../lib/operators/process.js';
 import { validate } from '../../lib/operators/validate.js';
@@ -12,14 +11,12 @@ import { forwardTo } from '../../lib/pipeline/route-to.js';
 import {
   connectTestNats,
   consumerInfo,
-  createTestStreams,
-  deleteStreams,
   eventually,
-  jetstreamManager,
   messageCount,
   natsService,
   publishAll,
   readSubject,
+  useTestNats,
   type TestStreams,
 } from './support/nats.js';
 
@@ -42,64 +39,35 @@ const ids = (count: number, prefix = 'id') =>
 
 describe('the service on NATS JetStream', function () {
   this.timeout(60_000);
-  let admin: NatsConnection;
-  let jsm: JetStreamManager;
-  let streams: TestStreams | undefined;
-  const connections: NatsConnection[] = [];
-  const services: NatsEventService[] = [];
-
-  before(async () => {
-    admin = await connectTestNats();
-    jsm = await jetstreamManager(admin);
-  });
-  after(() => admin.close());
-
-  afterEach(async () => {
-    await Promise.all(services.splice(0).map((service) => service.stop().catch(() => undefined)));
-    await Promise.all(connections.splice(0).map((nc) => nc.close()));
-    await deleteStreams(jsm, streams);
-    streams = undefined;
-  });
-
-  async function connection(): Promise<NatsConnection> {
-    const nc = await connectTestNats();
-    connections.push(nc);
-    return nc;
-  }
-
-  async function start(...args: Parameters<typeof natsService> extends [unknown, ...infer R] ? R : never) {
-    const service = natsService(await connection(), ...args);
-    services.push(service);
-    await service.start();
-    return service;
-  }
+  const nats = useTestNats();
 
   const settledAll = async (s: TestStreams) => {
-    const info = await consumerInfo(jsm, s);
+    const info = await consumerInfo(nats.jsm, s);
     return info.num_ack_pending === 0 && info.num_pending === 0;
   };
 
   it('forwards valid events to the output subject and dead-letters bad ones with their headers, leaving nothing unacked', async () => {
-    const s = (streams = await createTestStreams(jsm));
+    const s = await nats.streams();
     const valid = ids(60);
     const malformed = ['{"Id": "x"', 'not json at all', ''];
     const invalid = [JSON.stringify({ Id: '' }), JSON.stringify({ name: 'no id' })];
     const all = [...valid];
     [...malformed, ...invalid].forEach((value, i) => all.splice(i * 10 + 3, 0, value));
-    await publishAll(admin, s.subject, all);
+    await publishAll(nats.nc, s.subject, all);
 
-    const service = await start(defaultPipeline, s);
+    const service = await nats.start(defaultPipeline, s);
     await eventually(
       'every message settled',
-      async () => (await messageCount(jsm, s.output)) === 60 && (await messageCount(jsm, s.dlq)) === 5,
+      async () =>
+        (await messageCount(nats.jsm, s.output)) === 60 && (await messageCount(nats.jsm, s.dlq)) === 5,
     );
     await eventually('nothing left unacked', () => settledAll(s));
 
-    const output = await readSubject(jsm, s.output);
+    const output = await readSubject(nats.jsm, s.output);
     expect(output.map((m) => m.value)).to.have.members(valid);
     expect(output[0]!.headers.source_topic).to.equal(s.stream);
 
-    const letters = await readSubject(jsm, s.dlq);
+    const letters = await readSubject(nats.jsm, s.dlq);
     expect(letters.map((m) => m.value)).to.have.members([...malformed, ...invalid]);
     const bySeq = new Map(letters.map((letter) => [letter.value, letter]));
     const decodeFailure = bySeq.get('not json at all')!.headers;
@@ -129,13 +97,13 @@ describe('the service on NATS JetStream', function () {
   });
 
   it('takes in no more than QUEUE_BUFFER_SIZE + WORKER_POOL_SIZE messages, the consumer holding as many unacked', async () => {
-    const s = (streams = await createTestStreams(jsm, { maxAckPending: 5 }));
-    await publishAll(admin, s.subject, ids(40));
+    const s = await nats.streams({ maxAckPending: 5 });
+    await publishAll(nats.nc, s.subject, ids(40));
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     let working = 0;
     let mostWorking = 0;
-    const service = await start(
+    const service = await nats.start(
       workingPipeline(async () => {
         mostWorking = Math.max(mostWorking, ++working);
         await released;
@@ -150,7 +118,7 @@ describe('the service on NATS JetStream', function () {
       await eventually('the credits taken', () => service.held === 5);
       await new Promise((resolve) => setTimeout(resolve, 1500));
       expect(service.held).to.equal(5);
-      expect((await consumerInfo(jsm, s)).num_ack_pending).to.equal(5);
+      expect((await consumerInfo(nats.jsm, s)).num_ack_pending).to.equal(5);
       expect(mostWorking).to.equal(2);
       // Lag is the consumer's pending count: the 35 messages not delivered yet.
       expect(await service.registry.metrics()).to.match(
@@ -160,7 +128,7 @@ describe('the service on NATS JetStream', function () {
         ),
       );
       release();
-      await eventually('all forwarded', async () => (await messageCount(jsm, s.output)) === 40);
+      await eventually('all forwarded', async () => (await messageCount(nats.jsm, s.output)) === 40);
       await eventually('nothing left unacked', () => settledAll(s));
     } finally {
       clearInterval(sample);
@@ -169,10 +137,10 @@ describe('the service on NATS JetStream', function () {
   });
 
   it('keeps a message that works past the ack wait from being delivered again', async () => {
-    const s = (streams = await createTestStreams(jsm, { ackWaitMs: 1000 }));
-    await publishAll(admin, s.subject, ids(3));
+    const s = await nats.streams({ ackWaitMs: 1000 });
+    await publishAll(nats.nc, s.subject, ids(3));
     const runs = new Map<string, number>();
-    await start(
+    await nats.start(
       workingPipeline(async ({ Id }) => {
         runs.set(Id, (runs.get(Id) ?? 0) + 1);
         await new Promise((resolve) => setTimeout(resolve, 3500));
@@ -180,15 +148,15 @@ describe('the service on NATS JetStream', function () {
       s,
       { ackWaitMs: 1000 },
     );
-    await eventually('all forwarded', async () => (await messageCount(jsm, s.output)) === 3);
+    await eventually('all forwarded', async () => (await messageCount(nats.jsm, s.output)) === 3);
     await eventually('nothing left unacked', () => settledAll(s));
     expect([...runs.values()]).to.deep.equal([1, 1, 1]);
-    expect((await consumerInfo(jsm, s)).num_redelivered).to.equal(0);
+    expect((await consumerInfo(nats.jsm, s)).num_redelivered).to.equal(0);
   });
 
   it('delivers again, after a crash, what was taken and not acked', async () => {
-    const s = (streams = await createTestStreams(jsm, { ackWaitMs: 1000 }));
-    await publishAll(admin, s.subject, ids(8));
+    const s = await nats.streams({ ackWaitMs: 1000 });
+    await publishAll(nats.nc, s.subject, ids(8));
     // The first instance takes every message and never finishes one; then its connection drops.
     const stuck = natsService(
       await connectTestNats(),
@@ -206,48 +174,48 @@ describe('the service on NATS JetStream', function () {
     expect(await crashed).to.be.instanceOf(Error);
     expect(stuck.readiness.readiness().reasons).to.include('consumer: NATS connection closed');
     await stuck.stop();
-    expect(await messageCount(jsm, s.output)).to.equal(0);
+    expect(await messageCount(nats.jsm, s.output)).to.equal(0);
 
-    await start(defaultPipeline, s, { ackWaitMs: 1000 });
+    await nats.start(defaultPipeline, s, { ackWaitMs: 1000 });
     await eventually(
       'all forwarded by the next instance',
-      async () => (await messageCount(jsm, s.output)) === 8,
+      async () => (await messageCount(nats.jsm, s.output)) === 8,
     );
     await eventually('nothing left unacked', () => settledAll(s));
-    const values = (await readSubject(jsm, s.output)).map((m) => m.value);
+    const values = (await readSubject(nats.jsm, s.output)).map((m) => m.value);
     expect(values).to.have.members(ids(8));
   });
 
   it('drains at shutdown: what it took is processed and acked, the rest waits for the next instance', async () => {
-    const s = (streams = await createTestStreams(jsm));
-    await publishAll(admin, s.subject, ids(30));
+    const s = await nats.streams();
+    await publishAll(nats.nc, s.subject, ids(30));
     const slow = workingPipeline(() => new Promise((resolve) => setTimeout(resolve, 100)));
-    const first = await start(slow, s, { workerPoolSize: 2, queueBufferSize: 2 });
-    await eventually('some forwarded', async () => (await messageCount(jsm, s.output)) >= 4);
+    const first = await nats.start(slow, s, { workerPoolSize: 2, queueBufferSize: 2 });
+    await eventually('some forwarded', async () => (await messageCount(nats.jsm, s.output)) >= 4);
     await first.stop();
     // Every message forwarded was acked: the server holds only the others, the ones handed
     // back (never started) counting as ack-pending until they are delivered again.
-    const info = await consumerInfo(jsm, s);
-    const forwarded = await messageCount(jsm, s.output);
+    const info = await consumerInfo(nats.jsm, s);
+    const forwarded = await messageCount(nats.jsm, s.output);
     expect(forwarded).to.be.within(4, 29);
     expect(info.num_pending + info.num_ack_pending).to.equal(30 - forwarded);
 
-    await start(slow, s, { workerPoolSize: 4 });
-    await eventually('all forwarded', async () => (await messageCount(jsm, s.output)) === 30);
+    await nats.start(slow, s, { workerPoolSize: 4 });
+    await eventually('all forwarded', async () => (await messageCount(nats.jsm, s.output)) === 30);
     await eventually('nothing left unacked', () => settledAll(s));
-    const values = (await readSubject(jsm, s.output)).map((m) => m.value);
+    const values = (await readSubject(nats.jsm, s.output)).map((m) => m.value);
     expect(values).to.have.members(ids(30));
   });
 
   for (const order of ['partition', 'key'] as const) {
     it(`PROCESSING_ORDER=${order} runs one message at a time per ${order === 'partition' ? 'stream' : 'subject'}, in stream order`, async () => {
-      const s = (streams = await createTestStreams(jsm));
+      const s = await nats.streams();
       const subjects = [`${s.stream}.a`, `${s.stream}.b`, `${s.stream}.c`];
       const published: Array<{ subject: string; id: string }> = [];
       for (let i = 0; i < 60; i++) {
         const subject = subjects[i % 3]!;
         published.push({ subject, id: `id-${i}` });
-        await publishAll(admin, subject, [JSON.stringify({ Id: `id-${i}` })]);
+        await publishAll(nats.nc, subject, [JSON.stringify({ Id: `id-${i}` })]);
       }
       const started: string[] = [];
       const runningPerLane = new Map<string, number>();
@@ -255,7 +223,7 @@ describe('the service on NATS JetStream', function () {
       let overlapAcrossLanes = false;
       const laneOf = (id: string) =>
         order === 'partition' ? 'all' : published.find((p) => p.id === id)!.subject;
-      await start(
+      await nats.start(
         workingPipeline(async ({ Id }) => {
           const lane = laneOf(Id);
           if ((runningPerLane.get(lane) ?? 0) > 0) overlapInLane = true;
@@ -268,7 +236,7 @@ describe('the service on NATS JetStream', function () {
         s,
         { order, workerPoolSize: 4 },
       );
-      await eventually('all forwarded', async () => (await messageCount(jsm, s.output)) === 60);
+      await eventually('all forwarded', async () => (await messageCount(nats.jsm, s.output)) === 60);
       await eventually('nothing left unacked', () => settledAll(s));
       expect(overlapInLane).to.equal(false);
       for (const subject of subjects) {
@@ -283,39 +251,43 @@ describe('the service on NATS JetStream', function () {
   }
 
   it('fails when its consumer is deleted and pulls keep failing', async () => {
-    const s = (streams = await createTestStreams(jsm));
-    const service = await start(defaultPipeline, s, { recoveryTimeoutMs: 1000 });
+    const s = await nats.streams();
+    const service = await nats.start(defaultPipeline, s, { recoveryTimeoutMs: 1000 });
     const failed = service.failed.catch((error: unknown) => error);
-    await jsm.consumers.delete(s.stream, s.durable);
+    await nats.jsm.consumers.delete(s.stream, s.durable);
     const error = await failed;
     expect(String(error)).to.include(`pulling from NATS consumer ${s.durable} has failed for 1000 ms`);
   });
 
   it('holds a message unacked while no stream takes the dead-letter subject, and settles it once one does', async () => {
-    const s = (streams = await createTestStreams(jsm));
-    const dlqStream = await jsm.streams.find(s.dlq);
-    const service = await start(defaultPipeline, s);
-    await jsm.streams.delete(dlqStream);
-    await publishAll(admin, s.subject, [...ids(10), 'not json', JSON.stringify({ Id: '' })]);
-    await eventually('the valid ones forwarded', async () => (await messageCount(jsm, s.output)) === 10);
+    const s = await nats.streams();
+    const dlqStream = await nats.jsm.streams.find(s.dlq);
+    const service = await nats.start(defaultPipeline, s);
+    await nats.jsm.streams.delete(dlqStream);
+    await publishAll(nats.nc, s.subject, [...ids(10), 'not json', JSON.stringify({ Id: '' })]);
+    await eventually('the valid ones forwarded', async () => (await messageCount(nats.jsm, s.output)) === 10);
     await eventually('readiness naming the dead letters', () =>
       service.readiness
         .readiness()
         .reasons.some((reason) => reason.startsWith('dlq: dead-letter writes failing')),
     );
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect((await consumerInfo(jsm, s)).num_ack_pending).to.equal(2);
+    expect((await consumerInfo(nats.jsm, s)).num_ack_pending).to.equal(2);
     expect(service.held).to.equal(2);
 
-    await jsm.streams.add({ name: dlqStream, subjects: [s.dlq] });
-    await eventually('the dead letters written', async () => (await messageCount(jsm, s.dlq)) === 2, 30_000);
+    await nats.jsm.streams.add({ name: dlqStream, subjects: [s.dlq] });
+    await eventually(
+      'the dead letters written',
+      async () => (await messageCount(nats.jsm, s.dlq)) === 2,
+      30_000,
+    );
     await eventually('nothing left unacked', () => settledAll(s));
     expect(service.readiness.readiness()).to.deep.equal({ ready: true, reasons: [] });
   });
 
   it('forwards or dead-letters hostile input with its reason, keeping odd header names and dropping the server instructions', async () => {
-    const s = (streams = await createTestStreams(jsm));
-    const js = jetstream(admin);
+    const s = await nats.streams();
+    const js = jetstream(nats.nc);
     const send = (value: string | Uint8Array, named: Array<[string, string]> = []) => {
       const h = natsHeaders();
       for (const [name, text] of named) h.append(name, text);
@@ -345,14 +317,15 @@ describe('the service on NATS JetStream', function () {
     await send('[{"Id":"in-array"}]');
     await send(`${'['.repeat(100_000)}${']'.repeat(100_000)}`);
 
-    await start(defaultPipeline, s);
+    await nats.start(defaultPipeline, s);
     await eventually(
       'every message settled',
-      async () => (await messageCount(jsm, s.output)) === 5 && (await messageCount(jsm, s.dlq)) === 5,
+      async () =>
+        (await messageCount(nats.jsm, s.output)) === 5 && (await messageCount(nats.jsm, s.dlq)) === 5,
     );
     await eventually('nothing left unacked', () => settledAll(s));
 
-    const output = await readSubject(jsm, s.output);
+    const output = await readSubject(nats.jsm, s.output);
     const byId = new Map(output.map((m) => [(JSON.parse(m.value) as { Id: string }).Id, m.headers]));
     expect([...byId.keys()]).to.have.members([
       'odd-headers',
@@ -363,7 +336,7 @@ describe('the service on NATS JetStream', function () {
     ]);
     expect(byId.get('odd-headers')).to.include(Object.fromEntries(odd));
     expect(Object.keys(byId.get('instructed-1')!).filter((name) => /^nats-/i.test(name))).to.deep.equal([]);
-    const letters = await readSubject(jsm, s.dlq);
+    const letters = await readSubject(nats.jsm, s.dlq);
     expect(letters.map((l) => l.headers.error_code).sort()).to.deep.equal(
       ['EMPTY_VALUE', 'JSON_TOO_DEEP', 'INVALID_UTF8', 'SCHEMA_VIOLATION', 'SCHEMA_VIOLATION'].sort(),
     );
@@ -372,19 +345,19 @@ describe('the service on NATS JetStream', function () {
   });
 
   it('shares the durable between instances: each message forwarded once, by one of them', async () => {
-    const s = (streams = await createTestStreams(jsm));
+    const s = await nats.streams();
     const seen = [new Set<string>(), new Set<string>()];
     const pipelineOf = (instance: number) =>
       workingPipeline(async ({ Id }) => {
         seen[instance]!.add(Id);
         await new Promise((resolve) => setTimeout(resolve, 5));
       });
-    await start(pipelineOf(0), s, { workerPoolSize: 4, queueBufferSize: 10 });
-    await start(pipelineOf(1), s, { workerPoolSize: 4, queueBufferSize: 10 });
-    await publishAll(admin, s.subject, ids(300));
-    await eventually('all forwarded', async () => (await messageCount(jsm, s.output)) === 300);
+    await nats.start(pipelineOf(0), s, { workerPoolSize: 4, queueBufferSize: 10 });
+    await nats.start(pipelineOf(1), s, { workerPoolSize: 4, queueBufferSize: 10 });
+    await publishAll(nats.nc, s.subject, ids(300));
+    await eventually('all forwarded', async () => (await messageCount(nats.jsm, s.output)) === 300);
     await eventually('nothing left unacked', () => settledAll(s));
-    const values = (await readSubject(jsm, s.output)).map((m) => m.value);
+    const values = (await readSubject(nats.jsm, s.output)).map((m) => m.value);
     expect(values).to.have.members(ids(300));
     expect(seen[0]!.size + seen[1]!.size).to.equal(300);
     expect(seen[0]!.size).to.be.above(0);

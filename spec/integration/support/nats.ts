@@ -138,4 +138,67 @@ export function natsService(
   });
 }
 
+/** What useTestNats gives a describe. */
+export interface TestNats {
+  /** The describe's own connection, for publishing and reading. */
+  readonly nc: NatsConnection;
+  readonly jsm: JetStreamManager;
+  /** Streams of the test's own (createTestStreams), deleted after it. */
+  streams(options?: Parameters<typeof createTestStreams>[1]): Promise<TestStreams>;
+  /** The service on a connection of its own, started; stopped and its connection closed after the test. */
+  start(
+    ...args: Parameters<typeof natsService> extends [unknown, ...infer R] ? R : never
+  ): Promise<NatsEventService>;
+}
+
+/**
+ * The NATS side of a describe, kept by mocha hooks of the describe that calls it: one
+ * connection and its JetStream manager for all its tests, and after each test, the services it
+ * started stopped and the streams it made deleted, so the next test starts clean.
+ */
+export function useTestNats(): TestNats {
+  let nc: NatsConnection | undefined;
+  let jsm: JetStreamManager | undefined;
+  const made: TestStreams[] = [];
+  const services: NatsEventService[] = [];
+  const connections: NatsConnection[] = [];
+  const ready = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('useTestNats: used outside a test of its describe');
+    return value;
+  };
+
+  before(async () => {
+    nc = await connectTestNats();
+    jsm = await jetstreamManager(nc);
+  });
+  after(() => nc?.close());
+  afterEach(async () => {
+    await Promise.all(services.splice(0).map((service) => service.stop().catch(() => undefined)));
+    await Promise.all(connections.splice(0).map((connection) => connection.close()));
+    for (const streams of made.splice(0)) await deleteStreams(ready(jsm), streams);
+  });
+
+  return {
+    get nc() {
+      return ready(nc);
+    },
+    get jsm() {
+      return ready(jsm);
+    },
+    async streams(options) {
+      const streams = await createTestStreams(ready(jsm), options);
+      made.push(streams);
+      return streams;
+    },
+    async start(...args) {
+      const connection = await connectTestNats();
+      connections.push(connection);
+      const service = natsService(connection, ...args);
+      services.push(service);
+      await service.start();
+      return service;
+    },
+  };
+}
+
 export { jetstreamManager };
