@@ -98,12 +98,17 @@ const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 // A JetStream stream or durable consumer name: no whitespace, ".", "*", ">" or path separators.
 const NATS_NAME = /^[A-Za-z0-9_-]{1,255}$/;
-const NATS_SERVER = /^((nats|tls|ws|wss):\/\/)?[A-Za-z0-9_][A-Za-z0-9._-]*(:\d{1,5})?$/;
+const NATS_SERVER = /^((nats|tls|ws|wss):\/\/)?[A-Za-z0-9_][A-Za-z0-9._-]*(?::(?<port>\d{1,5}))?$/;
 
 /** The entries of a NATS_URL list (nats://host:port, host:port or host); undefined when one is not. */
 export function splitNatsServers(value: string): string[] | undefined {
   const entries = value.split(',').map((entry) => entry.trim());
-  return entries.every((entry) => NATS_SERVER.test(entry)) ? entries : undefined;
+  const valid = entries.every((entry) => {
+    const match = NATS_SERVER.exec(entry);
+    const port = match?.groups?.['port'];
+    return match !== null && (port === undefined || (Number(port) >= 1 && Number(port) <= 65535));
+  });
+  return valid ? entries : undefined;
 }
 
 /**

@@ -94,6 +94,12 @@ describe('fault: bad configuration', function () {
         ];
       case 'sasl-mechanism':
         return ['gssapi', 'oauthbearer'];
+      case 'nats-servers':
+        return ['http://host:4222', 'host:70000', 'host:0', 'a,,b', ''];
+      case 'nats-name':
+        return ['bad name', 'a.b', ''];
+      case 'nats-subject':
+        return ['a..b', 'a.>.b', 'has space'];
       case 'file-path':
       case 'any-string':
         // Any string is well-formed: the wrong values are in CONTEXT_CASES.

@@ -62,6 +62,8 @@ describe('NATS settings', () => {
   const refused: Array<[string, string, RegExp]> = [
     ['BROKER', 'rabbit', /^BROKER must be one of kafka, nats \(got "rabbit"\)$/],
     ['NATS_URL', 'http://x:1', /^NATS_URL must be a comma-separated list of nats:\/\/host:port/],
+    ['NATS_URL', 'nats://x:70000', /^NATS_URL must be a comma-separated list of nats:\/\/host:port/],
+    ['NATS_URL', 'nats://x:0', /^NATS_URL must be a comma-separated list of nats:\/\/host:port/],
     ['NATS_STREAM', 'my.stream', /^NATS_STREAM must be a stream name/],
     ['NATS_SUBJECT', 'orders..in', /^NATS_SUBJECT must be empty or a NATS subject/],
     ['NATS_SUBJECT', '>.orders', /^NATS_SUBJECT must be empty or a NATS subject/],
