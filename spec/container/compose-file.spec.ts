@@ -36,20 +36,32 @@ describe('docker-compose.yml, read by podman-compose', function () {
 
   after(async () => {
     // Even a dry run of podman-compose 1.0 creates the named volumes and the network.
-    for (const volume of ['kafka-data', 'prometheus-data', 'grafana-data']) {
+    for (const volume of ['kafka-data', 'nats-data', 'prometheus-data', 'grafana-data']) {
       await podman(['volume', 'rm', '--force', `${project}_${volume}`]);
     }
     if (!networkExisted) await podman(['network', 'rm', NETWORK]);
   });
 
+  // podman-compose 1.0 ignores `profiles:`, so it plans the `nats` profile's two services too.
+  const NATS_PROFILE = ['nats', 'myeventstream-nats'];
+
   it('starts the five services in the order of their dependencies', () => {
-    expect(planned.map((container) => container.service)).to.deep.equal([
+    const services = planned.map((container) => container.service);
+    expect(services.filter((service) => !NATS_PROFILE.includes(service))).to.deep.equal([
       'kafka',
       'kafka-init',
       'myeventstream',
       'prometheus',
       'grafana',
     ]);
+  });
+
+  it("plans the nats profile's services with NATS before the service on it", () => {
+    const services = planned.map((container) => container.service);
+    expect(services.filter((service) => NATS_PROFILE.includes(service))).to.deep.equal(NATS_PROFILE);
+    const service = planned.find((container) => container.service === 'myeventstream-nats')!.args.join(' ');
+    expect(service).to.include('-e BROKER=nats');
+    expect(service).to.include('-e NATS_URL=nats://nats:4222');
   });
 
   it('runs the service on the stack network against kafka:29092, metrics on 8080', () => {
