@@ -58,6 +58,16 @@ describe('the service on NATS while its server restarts', function () {
 
     await server.restart();
     await eventually('reconnected', () => service!.readiness.readiness().ready, 30_000);
+    // The connection is back before JetStream answers again: publish once the stream does.
+    await eventually(
+      'JetStream answering',
+      () =>
+        jsm.streams.info(s.stream).then(
+          () => true,
+          () => false,
+        ),
+      30_000,
+    );
     await publishAll(admin, s.subject, ids(20, 40));
     await eventually(
       'the later ones forwarded',
