@@ -22,7 +22,7 @@ import { letterInfo, type DlqRecord, type LetterInfo } from './letter.js';
 import { natsReplayedHeaders, replayDurableName, replayMessageId } from './nats-replay-message.js';
 import { Pacer } from './progress.js';
 import { replayedFrom, targetOf } from './replay-message.js';
-import type { PlannedReplay, ReplayResult, ReplayRun } from './replay.js';
+import { newReplayResult, type PlannedReplay, type ReplayResult, type ReplayRun } from './replay.js';
 import {
   canResume,
   describeFingerprint,
@@ -103,24 +103,9 @@ export async function replayNats(
     }
     // The group's position: after the last letter it acked, else the stream's first.
     const from = held ? held.ack_floor.stream_seq + 1 : state.first_seq;
-    const result: ReplayResult = {
-      dlqTopic: subject,
-      group: options.group,
-      dryRun: options.dryRun,
-      selection: describeSelection(options.selection),
-      to: options.to ?? null,
-      partitions: [{ partition: 0, from: String(from), end: String(end + 1) }],
-      published: 0,
-      byTarget: {},
-      replayedBefore: 0,
-      skipped: 0,
-      problems: 0,
-      outcome: 'end',
-    };
-    if (options.dryRun) {
-      result.wouldPublish = { count: 0, byTarget: {} };
-      result.planned = [];
-    }
+    const result = newReplayResult(subject, options, [
+      { partition: 0, from: String(from), end: String(end + 1) },
+    ]);
     const pending = Math.max(0, end + 1 - from);
     io.err(
       `${options.dryRun ? 'Dry run: reading' : 'Replaying'} ${describeSelection(options.selection)} from ${subject} (stream ${stream}) at ${settings.servers.join(',')} (${pending} sequence(s) to read, group ${options.group}) to ${options.to ?? 'the original subjects'}\n`,

@@ -141,28 +141,11 @@ export async function replay(
     });
   });
 
-  const result: ReplayResult = {
+  const result = newReplayResult(
     dlqTopic,
-    group: options.group,
-    dryRun: options.dryRun,
-    selection: describeSelection(options.selection),
-    to: options.to ?? null,
-    partitions: plans.map((p) => ({
-      partition: p.partition,
-      from: p.from.toString(),
-      end: p.end.toString(),
-    })),
-    published: 0,
-    byTarget: {},
-    replayedBefore: 0,
-    skipped: 0,
-    problems: 0,
-    outcome: 'end',
-  };
-  if (options.dryRun) {
-    result.wouldPublish = { count: 0, byTarget: {} };
-    result.planned = [];
-  }
+    options,
+    plans.map((p) => ({ partition: p.partition, from: p.from.toString(), end: p.end.toString() })),
+  );
   const pending = plans.reduce((sum, p) => sum + (p.end > p.from ? p.end - p.from : 0n), 0n);
   io.err(
     `${options.dryRun ? 'Dry run: reading' : 'Replaying'} ${describeSelection(options.selection)} from ${dlqTopic} at ${dlqBrokers.join(',')} (${pending} record(s) to read, group ${options.group}) to ${options.to ?? 'the original topics'} at ${targetBrokers.join(',')}\n`,
@@ -471,4 +454,31 @@ export function renderReplay(result: ReplayResult): string {
   }
   if (result.problems > 0) lines.push(`${result.problems} selected dead letter(s) cannot be replayed.`);
   return `${lines.join('\n')}\n`;
+}
+
+/** A replay's result before anything was read: both brokers' replays start from it. */
+export function newReplayResult(
+  dlqTopic: string,
+  options: Pick<ReplayOptions, 'group' | 'dryRun' | 'selection' | 'to'>,
+  partitions: ReplayResult['partitions'],
+): ReplayResult {
+  const result: ReplayResult = {
+    dlqTopic,
+    group: options.group,
+    dryRun: options.dryRun,
+    selection: describeSelection(options.selection),
+    to: options.to ?? null,
+    partitions,
+    published: 0,
+    byTarget: {},
+    replayedBefore: 0,
+    skipped: 0,
+    problems: 0,
+    outcome: 'end',
+  };
+  if (options.dryRun) {
+    result.wouldPublish = { count: 0, byTarget: {} };
+    result.planned = [];
+  }
+  return result;
 }
