@@ -2,7 +2,11 @@
  * A bare kafkajs consumer, run by the benchmark as a child process so its CPU time and memory
  * are its own: `eachBatch` doing nothing but counting (mode "bare"), or also decoding each value
  * (strict UTF-8, JSON.parse) and validating it with ajv against the service's default schema
- * (mode "ajv"), or forwarding each batch to `outputTopic` as one `sendBatch` with acks from all
+ * (mode "ajv"), or doing that through the flow's RxJS shape and nothing else (mode "rxjs": each
+ * batch through `mergeMap` with WORKER_POOL_SIZE's default concurrency into a per-message chain
+ * of `map(decode)`, `map(validate)`, `count`, `map` to an outcome and a `catchError` branch; no
+ * credits, settlement, commits or metrics: the floor the agreed shape puts under the service's
+ * default-pipeline row), or forwarding each batch to `outputTopic` as one `sendBatch` with acks from all
  * in-sync replicas, awaited before the batch's offsets are resolved (mode "forward": what a
  * hand-written kafkajs forwarder does, the baseline of the service's OUTPUT_TOPIC row).
  * Consumer settings are the service's. Prints one JSON line with the result: messages, bytes,
@@ -12,7 +16,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv, type AnySchema } from 'ajv';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
+import { catchError, count, from, lastValueFrom, map, mergeMap, of, type Observable } from 'rxjs';
 import { projectRoot } from '../lib/project-root.js';
 import { procSnapshot } from './proc.js';
 import { SETTINGS } from '../lib/config/schema.js';
@@ -28,7 +33,7 @@ interface Args {
   outputTopic?: string;
 }
 
-export type BareMode = 'bare' | 'ajv' | 'forward';
+export type BareMode = 'bare' | 'ajv' | 'rxjs' | 'forward';
 
 export interface BareResult {
   messages: number;
@@ -71,6 +76,24 @@ async function main(): Promise<void> {
   let first = 0;
   let cpuAtFirst: NodeJS.CpuUsage | undefined;
   const ajv = args.mode === 'ajv';
+  const decode = (message: KafkaMessage) => ({
+    message,
+    event: JSON.parse(decoder.decode(message.value ?? new Uint8Array())) as unknown,
+  });
+  const validate = <T extends { event: unknown }>(decoded: T): T => {
+    if (!check(decoded.event)) throw new Error('invalid');
+    return decoded;
+  };
+  const workers = SETTINGS.get('pipeline.workerPoolSize')!.default as number;
+  // The agreed shape per message: a chain whose completion is the outcome, its error the DLQ branch.
+  const handle = (message: KafkaMessage): Observable<boolean> =>
+    of(message).pipe(
+      map(decode),
+      map(validate),
+      count(),
+      map(() => true),
+      catchError(() => of(false)),
+    );
   const result = await new Promise<BareResult>((resolve) => {
     void consumer.run({
       autoCommit: false,
@@ -89,6 +112,15 @@ async function main(): Promise<void> {
               invalid++;
             }
           }
+        }
+        if (args.mode === 'rxjs') {
+          const valid = await lastValueFrom(
+            from(batch.messages).pipe(
+              mergeMap(handle, workers),
+              count((ok) => ok),
+            ),
+          );
+          invalid += batch.messages.length - valid;
         }
         if (producer && batch.messages.length > 0) {
           await producer.sendBatch({

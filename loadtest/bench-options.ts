@@ -34,8 +34,8 @@ loadtest/results/bench-<time>.json (and the latency run's report next to it).
                           1000,5000,20000; "none" for none)
   --latency-rate R        its rate (default: half the OUTPUT_TOPIC row's rate, else half the
                           default-pipeline row's)
-  --only LIST             rows to run: kcat,bare,ajv,forwarder,service,forward,process,rss,
-                          latency
+  --only LIST             rows to run: kcat,bare,ajv,rxjs,forwarder,service,forward,process,
+                          rss,latency
                           (default all)
   --keep                  keep the topics created
   --out DIR               results folder (default loadtest/results)
@@ -46,6 +46,7 @@ export const ROW_GROUPS = [
   'kcat',
   'bare',
   'ajv',
+  'rxjs',
   'forwarder',
   'service',
   'forward',

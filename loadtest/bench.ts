@@ -187,6 +187,11 @@ async function main(): Promise<number> {
         bareRow(options.brokers, topic, count, 'ajv', group('ajv'), timeoutMs),
       );
     }
+    if (options.only.has('rxjs')) {
+      await run({ kind: 'rxjs', name: 'kafkajs + JSON.parse + ajv, RxJS shape only' }, () =>
+        bareRow(options.brokers, topic, count, 'rxjs', group('rxjs'), timeoutMs),
+      );
+    }
     if (options.only.has('forwarder')) {
       const output = `${prefix}-forwarder-out`;
       await run({ kind: 'forwarder', name: 'kafkajs eachBatch → sendBatch(acks=all)' }, async () => {
@@ -481,7 +486,7 @@ async function bareRow(
     cpuSeconds: result.cpuSeconds,
     peakRssBytes: result.peakRssBytes,
     bytes: result.bytes,
-    ...(mode === 'ajv' ? { note: `${result.invalid} invalid` } : {}),
+    ...(mode === 'ajv' || mode === 'rxjs' ? { note: `${result.invalid} invalid` } : {}),
   };
 }
 

@@ -36,6 +36,7 @@ describe('benchmark report', () => {
       row('bare', 'bare', 100_000, 2),
       row('service', 'service', 100_000, 2.4),
       row('ajv', 'ajv', 100_000, 2.2),
+      row('rxjs', 'rxjs', 100_000, 4),
       row('forwarder', 'forwarder', 100_000, 4),
       row('forward', 'forward', 100_000, 8),
       row('process', '10 workers', 9_500, 10, { idealPerSecond: 1000 }),
@@ -80,6 +81,11 @@ describe('benchmark report', () => {
     expect(byName('vs kafkajs + JSON.parse + ajv')).to.include({ met: true });
     expect(byName('vs kafkajs + JSON.parse + ajv').value).to.be.closeTo(0.9167, 1e-3);
     expect(byName('vs bare kafkajs forwarder')).to.include({ met: false, value: 0.5 });
+    // The shape alone: 25,000/s against 45,455/s by hand; the service's 41,667/s over it.
+    expect(byName('RxJS shape alone vs').value).to.be.closeTo(0.55, 1e-3);
+    expect(byName('RxJS shape alone vs').met).to.equal(false);
+    expect(byName('vs RxJS shape alone').value).to.be.closeTo(1.6667, 1e-3);
+    expect(byName('vs RxJS shape alone').met).to.equal(true);
     expect(byName('10 workers')).to.include({ met: true, value: 0.95 });
     expect(byName('50 workers')).to.include({ met: false, value: 0.8 });
     // Ideal 25,000/s is above half the CPU-bound rate (41,667/s ÷ 2): reported, not judged.
