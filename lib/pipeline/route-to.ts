@@ -3,6 +3,7 @@ import { StageError } from '../core/errors.js';
 import { process, type ProcessOptions } from '../operators/process.js';
 import type { Delivery } from '../core/delivery.js';
 import type { PipelineContext } from './define-pipeline.js';
+import type { OutgoingMessage } from '../sinks/batching-producer.js';
 
 /** Where an event goes: one topic, or several (each gets the same message). */
 export type TopicChoice<E> = (event: E, delivery: Delivery<E>) => string | readonly string[];
@@ -42,7 +43,9 @@ export function routeTo<E>(
   // Made once: the service applies the chain to every message on its own, and per message
   // this would build a retry operator and a map each time.
   const written = new WeakMap<Delivery<E>, Set<string>>();
-  const write = process<E, undefined>(async (event, delivery) => {
+  // Not an async function: the common single-topic write returns the producer's promise with
+  // one `then`, where an async function and its await made three more promises per message.
+  const write = process<E, undefined>((event, delivery) => {
     const chosen = choose(event, delivery);
     const topics = typeof chosen === 'string' ? [chosen] : chosen;
     const message = {
@@ -60,11 +63,19 @@ export function routeTo<E>(
     const pending = done ? topics.filter((topic) => !done.has(topic)) : topics;
     if (pending.length === 1) {
       // The common case, without the bookkeeping below.
-      await context.produce(pending[0]!, message).catch((reason: unknown) => {
+      return context.produce(pending[0]!, message).then(noResult, (reason: unknown) => {
         throw writeFailed(pending, reason);
       });
-      return undefined;
     }
+    return writeEach(pending, message, delivery, done);
+  }, processOptions);
+  /** Writes to several topics; on a failure, remembers the ones written for the next attempt. */
+  const writeEach = async (
+    pending: readonly string[],
+    message: OutgoingMessage,
+    delivery: Delivery<E>,
+    done: Set<string> | undefined,
+  ): Promise<undefined> => {
     const results = await Promise.allSettled(pending.map((topic) => context.produce(topic, message)));
     const succeeded = done ?? new Set<string>();
     const failed: string[] = [];
@@ -77,7 +88,7 @@ export function routeTo<E>(
       throw writeFailed(failed, reason);
     }
     return undefined;
-  }, processOptions);
+  };
   return concatMap((delivery) => {
     if (!delivery.settleAfter)
       return of(delivery).pipe(
@@ -98,6 +109,10 @@ export function forwardTo<E>(
   options: RouteOptions = {},
 ): OperatorFunction<Delivery<E>, Delivery<E>> {
   return routeTo<E>(() => topic, context, options);
+}
+
+function noResult(): undefined {
+  return undefined;
 }
 
 function writeFailed(topics: readonly string[], reason: unknown): StageError {

@@ -778,11 +778,11 @@ describe('process', () => {
       scheduler.maxFrames = 1000;
       scheduler.flush();
       resolveHung('late');
-      await Promise.resolve();
+      await settledPromises();
       expect(results, 'the late result of the timed-out run').to.deep.equal([]);
       scheduler.maxFrames = 1100;
       scheduler.flush();
-      await Promise.resolve();
+      await settledPromises();
       expect(calls).to.equal(2);
       expect(results.map((delivery) => delivery.event)).to.deep.equal(['retried']);
     });
@@ -876,3 +876,8 @@ describe('process', () => {
     });
   });
 });
+
+/** Lets every promise callback already queued run (however many `then`s a result passes). */
+function settledPromises(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
