@@ -66,6 +66,18 @@ export function process<E, R>(
   fn: (event: E, delivery: Delivery<E>) => R | Promise<R> | Observable<R>,
   options: ProcessOptions = {},
 ): OperatorFunction<Delivery<E>, Delivery<ProcessedEvent<E, R>>> {
+  return concatMap(processOne(fn, options));
+}
+
+/**
+ * What `process` does for each delivery, for a caller holding one delivery rather than a
+ * stream of them: the Observable of its runs (with the retries), emitting the processed
+ * delivery. Spares such a caller an `of(delivery)` and a `concatMap` per message.
+ */
+export function processOne<E, R>(
+  fn: (event: E, delivery: Delivery<E>) => R | Promise<R> | Observable<R>,
+  options: ProcessOptions = {},
+): (delivery: Delivery<E>) => Observable<Delivery<ProcessedEvent<E, R>>> {
   const {
     retry: { maxAttempts = 3, attemptTimeoutMs = 0, ...backoff } = {},
     scheduler = asyncScheduler,
@@ -79,8 +91,7 @@ export function process<E, R>(
     throw new RangeError(`process: attemptTimeoutMs must be an integer >= 0, got ${attemptTimeoutMs}`);
   }
   const attempts: Attempts = { maxAttempts, timeoutMs: attemptTimeoutMs, policy, scheduler, random };
-
-  return concatMap((delivery) => attemptsOf(fn, delivery, attempts));
+  return (delivery) => attemptsOf(fn, delivery, attempts);
 }
 
 /** How the runs of fn for one delivery are made: the options, resolved once. */

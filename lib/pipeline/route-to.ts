@@ -1,6 +1,6 @@
 import { concatMap, map, of, type OperatorFunction } from 'rxjs';
 import { StageError } from '../core/errors.js';
-import { process, type ProcessOptions } from '../operators/process.js';
+import { processOne, type ProcessOptions } from '../operators/process.js';
 import type { Delivery } from '../core/delivery.js';
 import type { PipelineContext } from './define-pipeline.js';
 import type { OutgoingMessage } from '../sinks/batching-producer.js';
@@ -45,7 +45,7 @@ export function routeTo<E>(
   const written = new WeakMap<Delivery<E>, Set<string>>();
   // Not an async function: the common single-topic write returns the producer's promise with
   // one `then`, where an async function and its await made three more promises per message.
-  const write = process<E, undefined>((event, delivery) => {
+  const write = processOne<E, undefined>((event, delivery) => {
     const chosen = choose(event, delivery);
     const topics = typeof chosen === 'string' ? [chosen] : chosen;
     const message = {
@@ -90,14 +90,10 @@ export function routeTo<E>(
     return undefined;
   };
   return concatMap((delivery) => {
-    if (!delivery.settleAfter)
-      return of(delivery).pipe(
-        write,
-        map(() => delivery),
-      );
+    if (!delivery.settleAfter) return write(delivery).pipe(map(() => delivery));
     // A handed-over write runs outside the worker pool, as the acknowledgement it waits for
     // does: its retries have no worker slot to give back or take again.
-    delivery.settleAfter(of({ ...delivery, worker: undefined }).pipe(write));
+    delivery.settleAfter(write({ ...delivery, worker: undefined }));
     return of(delivery);
   });
 }

@@ -12,7 +12,7 @@ import {
 } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { PermanentError, StageError } from '../../lib/core/errors.js';
-import { process, type ProcessOptions } from '../../lib/operators/process.js';
+import { process, processOne, type ProcessOptions } from '../../lib/operators/process.js';
 import { withEvent, type Delivery, type DeliveryHooks, type WorkerSlot } from '../../lib/core/delivery.js';
 import { makeDelivery } from './support/delivery.js';
 import { marbleScheduler } from '../support/marbles.js';
@@ -86,6 +86,26 @@ describe('process', () => {
 
   beforeEach(() => {
     testScheduler = marbleScheduler();
+  });
+
+  describe('for one delivery (processOne)', () => {
+    it('runs nothing before subscribe, then retries like the operator and emits the processed delivery', () => {
+      let calls = 0;
+      const a = makeDelivery({ event: 'a' });
+      const runs = processOne(
+        (event: string) => {
+          if (++calls < 3) throw new Error('transient');
+          return event.toUpperCase();
+        },
+        { ...noJitter, scheduler: testScheduler },
+      )(a);
+      expect(calls, 'before subscribe').to.equal(0);
+      testScheduler.run(({ expectObservable }) => {
+        // Fails at 0 and after 100 ms; the third run, 200 ms after that, succeeds.
+        expectObservable(runs).toBe('300ms (x|)', { x: withEvent(a, 'A') });
+      });
+      expect(calls).to.equal(3);
+    });
   });
 
   describe('as an operator', () => {
