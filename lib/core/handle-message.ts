@@ -62,7 +62,7 @@ export function handleMessage(
       const run = chain(just(tracked))
         .pipe(
           // Done when the chain completes, whether it emitted the message or filtered it out.
-          count(),
+          countAll,
           map((): WorkerResult => {
             handedOn = true;
             return acks === undefined || acks.isEmpty
@@ -84,6 +84,9 @@ export function handleMessage(
       };
     });
 }
+
+/** Made once: it holds no state of its own, and per message it would be three more closures. */
+const countAll = count();
 
 /**
  * `of(value)` without its scheduler-argument handling: the chain's source, made for every

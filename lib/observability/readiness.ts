@@ -26,6 +26,9 @@ export class Readiness<N extends string = string> {
 
   set(name: N, ok: boolean, reason?: string): void {
     if (!this.states.has(name)) throw new Error(`Unknown readiness condition: ${name}`);
+    const current = this.states.get(name);
+    // Set on every acknowledged write: a state that did not change makes no new object.
+    if (current !== undefined && current.ok === ok && current.reason === reason) return;
     this.states.set(name, { ok, reason });
   }
 

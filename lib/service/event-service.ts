@@ -183,6 +183,7 @@ export class EventService extends ServiceBase {
     const batching = new BatchingProducer(this.writer);
     const outputTopics = this.deps.topicLookup && this.outputTopics(this.deps.topicLookup);
     const deadLetters = new BatchingProducer(this.writer);
+    const producerWorks = () => this.readiness.set('producer', true);
     const context: PipelineContext = {
       schema: settings.schema,
       outputTopic: settings.outputTopic,
@@ -192,7 +193,7 @@ export class EventService extends ServiceBase {
       produce: (topic, message) => {
         const send = () =>
           batching.send(topic, message).then(
-            () => this.readiness.set('producer', true),
+            producerWorks,
             (error: unknown) => {
               const reason = outputTopics?.isMissing(topic)
                 ? 'the topic does not exist'
