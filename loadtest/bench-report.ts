@@ -7,15 +7,7 @@
  * pipeline writing OUTPUT_TOPIC; process: 10 ms step; rss: peak memory under a backlog.
  */
 export type RowKind =
-  | 'kcat'
-  | 'bare'
-  | 'ajv'
-  | 'rxjs'
-  | 'forwarder'
-  | 'service'
-  | 'forward'
-  | 'process'
-  | 'rss';
+  'kcat' | 'bare' | 'ajv' | 'rxjs' | 'forwarder' | 'service' | 'forward' | 'process' | 'rss';
 
 /** Rows measured against the bare forwarder rather than the bare consumer. */
 const FORWARDING_KINDS: ReadonlySet<RowKind> = new Set(['forwarder', 'forward']);

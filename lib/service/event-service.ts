@@ -192,16 +192,11 @@ export class EventService extends ServiceBase {
       // readiness follows the writes themselves: a failed write is a producer that cannot deliver.
       produce: (topic, message) => {
         const send = () =>
-          batching.send(topic, message).then(
-            producerWorks,
-            (error: unknown) => {
-              const reason = outputTopics?.isMissing(topic)
-                ? 'the topic does not exist'
-                : errorMessage(error);
-              this.readiness.set('producer', false, `writes to ${topic} failing: ${reason}`);
-              throw error;
-            },
-          );
+          batching.send(topic, message).then(producerWorks, (error: unknown) => {
+            const reason = outputTopics?.isMissing(topic) ? 'the topic does not exist' : errorMessage(error);
+            this.readiness.set('producer', false, `writes to ${topic} failing: ${reason}`);
+            throw error;
+          });
         const checked = outputTopics?.checked(topic);
         return checked ? checked.then(send) : send();
       },
