@@ -27,6 +27,7 @@ EXPOSE 8080
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.METRICS_PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# The V8 flags of `npm start`: semi-spaces of 32 MiB keep the objects of messages in flight from
-# surviving into the old generation, whose collections showed in the p99 latency.
-CMD ["node", "--max-semi-space-size=32", "dist/lib/main.js"]
+# The V8 flags of `npm start`: semi-spaces of 64 MiB keep the objects of messages in flight from
+# surviving into the old generation, and halve the young collections, whose pauses and CPU
+# showed in the p99 latency under load.
+CMD ["node", "--max-semi-space-size=64", "dist/lib/main.js"]

@@ -64,7 +64,7 @@ describe('Service image: built from the Dockerfile, run against a real broker', 
       );
     expect(await config('User')).to.equal('node');
     expect(await config('StopSignal')).to.equal('SIGTERM');
-    expect(await config('Cmd')).to.deep.equal(['node', '--max-semi-space-size=32', 'dist/lib/main.js']);
+    expect(await config('Cmd')).to.deep.equal(['node', '--max-semi-space-size=64', 'dist/lib/main.js']);
     const healthcheck = (await config('Healthcheck')) as { Test: string[] } | null;
     expect(healthcheck?.Test.join(' ')).to.include('/healthz');
   });
@@ -73,7 +73,7 @@ describe('Service image: built from the Dockerfile, run against a real broker', 
     const status = await container.exec(['cat', '/proc/1/status']);
     expect(status).to.match(/^Uid:\s+1000\s+1000\s+1000\s+1000$/m);
     const cmdline = (await container.exec(['cat', '/proc/1/cmdline'])).split('\0');
-    expect(cmdline.slice(0, 3)).to.deep.equal(['node', '--max-semi-space-size=32', 'dist/lib/main.js']);
+    expect(cmdline.slice(0, 3)).to.deep.equal(['node', '--max-semi-space-size=64', 'dist/lib/main.js']);
   });
 
   it("keeps nothing of the build's npm settings or CA bundle", async () => {

@@ -44,7 +44,7 @@ describe('Dockerfile (static checks; npm run test:container builds and runs the 
     const cmd = JSON.parse(of('CMD').at(-1)!.replace(/^CMD /, '')) as string[];
     expect(cmd[0]).to.equal('node');
     expect(cmd.slice(1, -1)).to.deep.equal(serviceNodeFlags());
-    expect(serviceNodeFlags()).to.include('--max-semi-space-size=32');
+    expect(serviceNodeFlags()).to.include('--max-semi-space-size=64');
   });
 
   it('runs as a non-root user, exposes 8080 and checks /healthz', () => {
