@@ -132,10 +132,36 @@ function bytes(data: Buffer | string | null | undefined): Bytes {
  */
 function headerMap(headers: NonNullable<OutgoingMessage['headers']>): Map<Buffer, Bytes> {
   const map = new Map<Buffer, Bytes>();
-  for (const [name, values] of Object.entries(headers)) {
-    for (const value of Array.isArray(values) ? values : [values]) map.set(Buffer.from(name), bytes(value));
+  for (const name of Object.keys(headers)) {
+    const values = headers[name];
+    if (!Array.isArray(values)) {
+      map.set(headerName(name), bytes(values));
+      continue;
+    }
+    for (const [i, value] of values.entries()) {
+      map.set(i === 0 ? headerName(name) : Buffer.from(name), bytes(value));
+    }
   }
   return map;
+}
+
+/** Header names seen, at most this many, each encoded once (see headerName). */
+const HEADER_NAMES_KEPT = 256;
+const headerNames = new Map<string, Buffer>();
+
+/**
+ * The UTF-8 bytes of a header name. Every forwarded message carries the same few names, and
+ * encoding them anew was a buffer per header per message; the client only reads a name's bytes
+ * into the request, so one buffer serves every message. Names beyond the first
+ * HEADER_NAMES_KEPT are encoded each time, so arbitrary names cannot grow the cache.
+ */
+function headerName(name: string): Buffer {
+  let encoded = headerNames.get(name);
+  if (encoded === undefined) {
+    encoded = Buffer.from(name);
+    if (headerNames.size < HEADER_NAMES_KEPT) headerNames.set(name, encoded);
+  }
+  return encoded;
 }
 
 interface PlatformaticError extends Error {

@@ -215,6 +215,29 @@ describe('PlatformaticWriter', () => {
     expect(second).to.deep.equal({ topic: 'b', partition: 0, key: null, value: null });
   });
 
+  it('names every header right across many messages and more distinct names than it keeps encoded', async () => {
+    const fake = fakeProducer({ a: [1] });
+    const writer = new PlatformaticWriter(fake.producer);
+    const records: OutgoingRecord[] = Array.from({ length: 600 }, (_, i) => ({
+      topic: 'a',
+      message: { key: null, value: 'v', headers: { [`name-${i}`]: `${i}`, shared: ['s', 't'] } },
+    }));
+    await writer.write(records);
+    const written = fake.sends[0]!.messages.map((message) =>
+      [...(message.headers as Map<Buffer, Buffer | null>)].map(([name, value]) => [
+        name.toString(),
+        value?.toString(),
+      ]),
+    );
+    expect(written).to.deep.equal(
+      Array.from({ length: 600 }, (_, i) => [
+        [`name-${i}`, `${i}`],
+        ['shared', 's'],
+        ['shared', 't'],
+      ]),
+    );
+  });
+
   it('looks up only the topics of the request', async () => {
     const fake = fakeProducer({ a: [1], b: [1], c: [1] });
     const writer = new PlatformaticWriter(fake.producer);
