@@ -13,9 +13,10 @@ import { header, readTopic } from './support/topic-reader.js';
 
 describe('the load generator against the broker', function () {
   this.timeout(120_000);
-  const kafka = testKafka('load-generator-spec');
 
   it('writes every event it counts as produced once, with its headers, keyed events on Kafka’s partition for the key', async () => {
+    // Made here, not at load: the suite's broker is known only once its global setup ran.
+    const kafka = testKafka('load-generator-spec');
     const topic = randomName('loadgen');
     const partitions = 3;
     await createTopic(kafka, topic, partitions);
