@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Kafka, logLevel, type Consumer, type IHeaders } from 'kafkajs';
 import { platformaticWriter } from '../lib/kafka/sinks/platformatic-writer.js';
-import type { OutgoingRecord } from '../lib/sinks/record-writer.js';
+import { unacknowledgedPartitions, type OutgoingRecord } from '../lib/sinks/record-writer.js';
 import { eventFactory, type EventKind } from './events.js';
 import { describeKeySpec } from './keys.js';
 import { plannedCount, type LoadTestOptions } from './options.js';
@@ -189,10 +189,9 @@ export async function runLoadTest(
         produced.add(Date.now(), n);
         const send: Promise<void> = producer
           .write(records)
-          .then(({ partitions, acknowledged }) => {
+          .then((answer) => {
             // A partition missing from the broker's answer (its leader moved) was not written.
-            const written = new Set(acknowledged.map(({ partition }) => partition));
-            const lost = partitions.filter((partition) => !written.has(partition!)).length;
+            const lost = unacknowledgedPartitions(records, answer).filter((p) => p !== undefined).length;
             if (lost > 0) {
               errors += lost;
               lastError = 'the broker did not acknowledge every partition written';

@@ -1,4 +1,10 @@
-import type { OutgoingMessage, OutgoingRecord, RecordWriter, WriteAnswer } from './record-writer.js';
+import {
+  unacknowledgedPartitions,
+  type OutgoingMessage,
+  type OutgoingRecord,
+  type RecordWriter,
+  type WriteAnswer,
+} from './record-writer.js';
 
 export type { OutgoingMessage } from './record-writer.js';
 
@@ -95,15 +101,14 @@ export class BatchingProducer {
 
   private answered(batch: Queued[], failure: { error: unknown } | undefined, answer?: WriteAnswer): void {
     this.inFlight -= 1;
-    const acknowledged = answer && partitionsIn(answer);
+    const missing = answer && unacknowledgedPartitions(batch, answer);
     for (const [i, queued] of batch.entries()) {
       if (failure) {
         queued.reject(failure.error);
         continue;
       }
-      const partition = answer!.partitions[i];
-      if (partition !== undefined && !acknowledged!.has(`${queued.topic}\u0000${partition}`))
-        queued.reject(new UnacknowledgedWriteError(queued.topic, partition));
+      const partition = missing![i];
+      if (partition !== undefined) queued.reject(new UnacknowledgedWriteError(queued.topic, partition));
       else queued.resolve();
     }
     if (this.queue.length > 0) this.scheduleFlush();
@@ -120,12 +125,6 @@ export class BatchingProducer {
     }
     return count;
   }
-}
-
-function partitionsIn({ acknowledged }: WriteAnswer): Set<string> {
-  const partitions = new Set<string>();
-  for (const { topic, partition } of acknowledged) partitions.add(`${topic}\u0000${partition}`);
-  return partitions;
 }
 
 /** Bytes of a message on the wire, roughly: key, value, headers and a record's overhead. */

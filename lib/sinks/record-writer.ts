@@ -31,6 +31,22 @@ export interface WriteAnswer {
 }
 
 /**
+ * For each record of a request, in order, the partition it went to when the broker's answer
+ * lacks that partition (its leader moved: the record was not written), else undefined (written,
+ * or the client did not tell where it went).
+ */
+export function unacknowledgedPartitions(
+  records: ReadonlyArray<Pick<OutgoingRecord, 'topic'>>,
+  { partitions, acknowledged }: WriteAnswer,
+): Array<number | undefined> {
+  const written = new Set(acknowledged.map(({ topic, partition }) => `${topic}\u0000${partition}`));
+  return records.map(({ topic }, i) => {
+    const partition = partitions[i];
+    return partition === undefined || written.has(`${topic}\u0000${partition}`) ? undefined : partition;
+  });
+}
+
+/**
  * A Kafka producer as the service's sinks use it, whichever client library is underneath.
  *
  * Every request asks for acks from all in-sync replicas (acks=-1) and is not idempotent. A
