@@ -64,6 +64,18 @@ describe('docker-compose.yml, read by podman-compose', function () {
     expect(service).to.include('-e NATS_URL=nats://nats:4222');
   });
 
+  it('gives every container its environment with the variables substituted', () => {
+    // podman-compose 1.0 passes `${NAME:-}` (an empty default) through as text, which a setting
+    // such as a NATS subject would take as its value. (kafka-init's script keeps its own `${…}`.)
+    for (const container of planned) {
+      const environment = container.args.filter((_, index) => container.args[index - 1] === '-e');
+      expect(
+        environment.filter((entry) => entry.includes('${')),
+        container.service,
+      ).to.deep.equal([]);
+    }
+  });
+
   it('runs the service on the stack network against kafka:29092, metrics on 8080', () => {
     const service = planned.find((container) => container.service === 'myeventstream')!.args.join(' ');
     expect(service).to.include('-e KAFKA_BROKERS=kafka:29092');

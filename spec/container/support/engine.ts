@@ -23,14 +23,14 @@ export function hasPodman(): boolean {
  * manager and journald event log need a systemd that is not running.
  */
 export function writeContainersConf(): string {
-  const hardNofile = spawnSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).stdout.trim();
-  const nofile = /^\d+$/.test(hardNofile) ? hardNofile : '1048576';
+  const nofile = hardLimit('-Hn', 1048576);
+  const nproc = hardLimit('-Hu', 32768);
   const file = join(containerCache(), 'containers.conf');
   writeFileSync(
     file,
     [
       '[containers]',
-      `default_ulimits = ["nofile=${nofile}:${nofile}", "nproc=32768:32768"]`,
+      `default_ulimits = ["nofile=${nofile}:${nofile}", "nproc=${nproc}:${nproc}"]`,
       '[engine]',
       'runtime = "runc"',
       'cgroup_manager = "cgroupfs"',
@@ -39,6 +39,12 @@ export function writeContainersConf(): string {
     ].join('\n'),
   );
   return file;
+}
+
+/** The shell's hard limit (`ulimit -Hn`, `-Hu`), at most `ceiling`: "unlimited" gives the ceiling. */
+function hardLimit(option: string, ceiling: number): number {
+  const answer = spawnSync('sh', ['-c', `ulimit ${option}`], { encoding: 'utf8' }).stdout.trim();
+  return /^\d+$/.test(answer) ? Math.min(Number(answer), ceiling) : ceiling;
 }
 
 export interface CommandResult {
