@@ -18,7 +18,7 @@ import { startHttpServer, type RunningHttpServer } from './observability/http-se
 import type { Readiness } from './observability/readiness.js';
 import { loadPipeline } from './pipeline/load-pipeline.js';
 import { startNatsService } from './nats/start-nats-service.js';
-import { EventService } from './service/event-service.js';
+import { KafkaEventService } from './kafka/kafka-service.js';
 import { writerForConfig } from './kafka/sinks/writer-for-config.js';
 import { StartupError } from './startup-error.js';
 import { startupFailure, startupFailureLine } from './startup-failure.js';
@@ -90,7 +90,7 @@ async function main(options: ServiceOptions): Promise<void> {
   const dlqKafka = sameCluster ? kafka : kafkaClient(config, dlqBrokers, logger);
 
   await prepareTopics(config, kafka, dlqKafka, logger);
-  const service = new EventService({
+  const service = new KafkaEventService({
     kafka,
     writer: writerForConfig(config, dlqBrokers, dlqKafka),
     // The writer's cluster: DLQ_BROKERS when set.

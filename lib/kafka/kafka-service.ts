@@ -2,24 +2,24 @@ import { type Admin, type Consumer, type Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { Subscription } from 'rxjs';
 import type { Logger } from 'winston';
-import { Committer } from '../kafka/commit/committer.js';
+import { Committer } from './commit/committer.js';
 import type { ProcessingOrder } from '../config/schema.js';
-import { OffsetTracker, type PartitionStart } from '../kafka/commit/offset-tracker.js';
+import { OffsetTracker, type PartitionStart } from './commit/offset-tracker.js';
 import { errorMessage } from '../core/errors.js';
 import type { BackoffPolicy } from '../core/backoff.js';
 import type { Pipeline, PipelineContext } from '../pipeline/define-pipeline.js';
 import type { Settlement } from '../core/handle-message.js';
 import type { DeadLetterSinkOptions } from '../sinks/dead-letter-sink.js';
 import { BatchingProducer } from '../sinks/batching-producer.js';
-import { OutputTopics, type TopicLookup } from '../kafka/sinks/output-topics.js';
+import { OutputTopics, type TopicLookup } from './sinks/output-topics.js';
 import type { RecordWriter } from '../sinks/record-writer.js';
-import { GroupMembership } from '../kafka/source/group-membership.js';
-import { kafkaSource, type SourceControl } from '../kafka/source/kafka-source.js';
+import { GroupMembership } from './source/group-membership.js';
+import { kafkaSource, type SourceControl } from './source/kafka-source.js';
 import { commitAfterSettles } from '../core/commit-after-settles.js';
-import { deadLetterReports, retryMetrics } from './service-hooks.js';
-import { ServiceBase } from './service-base.js';
+import { deadLetterReports, retryMetrics } from '../service/service-hooks.js';
+import { ServiceBase } from '../service/service-base.js';
 
-export interface EventServiceSettings {
+export interface KafkaEventServiceSettings {
   serviceName: string;
   topic: string;
   groupId: string;
@@ -46,8 +46,8 @@ export interface EventServiceSettings {
   fetchMaxPartitionBytes?: number;
 }
 
-export interface EventServiceDeps {
-  settings: EventServiceSettings;
+export interface KafkaEventServiceDeps {
+  settings: KafkaEventServiceSettings;
   kafka: Kafka;
   /**
    * The producer of output and dead-letter writes (KAFKA_PRODUCER_CLIENT picks its client
@@ -70,7 +70,7 @@ export interface EventServiceDeps {
  * and settlements is startMessageFlow's (message-flow.ts), the one the test driver runs too, and
  * the per-message logic lives in the pipeline's operators.
  */
-export class EventService extends ServiceBase {
+export class KafkaEventService extends ServiceBase {
   private readonly consumer: Consumer;
   private readonly writer: RecordWriter;
   /** Reads committed offsets and log starts when partitions are assigned. */
@@ -85,7 +85,7 @@ export class EventService extends ServiceBase {
   private readonly highWatermarks = new Map<string, string>();
   private crashedSince: { at: number; error: unknown } | undefined;
 
-  constructor(private readonly deps: EventServiceDeps) {
+  constructor(private readonly deps: KafkaEventServiceDeps) {
     super(deps.settings, deps.logger, deps.registry);
     const { settings, kafka, writer, logger } = deps;
     this.consumer = kafka.consumer({

@@ -5,7 +5,7 @@ import { decodeJson } from '../../lib/operators/decode-json.js';
 import { validate } from '../../lib/operators/validate.js';
 import { definePipeline } from '../../lib/pipeline/define-pipeline.js';
 import { PRODUCER_CLIENTS, type ProducerClient } from '../../lib/config/schema.js';
-import type { EventService } from '../../lib/service/event-service.js';
+import type { KafkaEventService } from '../../lib/kafka/kafka-service.js';
 import { kafkajsWriter } from '../../lib/kafka/sinks/kafkajs-writer.js';
 import { platformaticWriter } from '../../lib/kafka/sinks/platformatic-writer.js';
 import type { RecordWriter } from '../../lib/sinks/record-writer.js';
@@ -47,7 +47,7 @@ describe('a dead-letter topic that is down', function () {
         retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
       }),
   };
-  let service: EventService | undefined;
+  let service: KafkaEventService | undefined;
   before(() => {
     kafka = testKafka();
     serviceKafka = new Kafka({

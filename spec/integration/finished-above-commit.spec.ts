@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { Kafka } from 'kafkajs';
 import { delay, mergeMap, of } from 'rxjs';
 import { definePipeline } from '../../lib/pipeline/define-pipeline.js';
-import type { EventService } from '../../lib/service/event-service.js';
+import type { KafkaEventService } from '../../lib/kafka/kafka-service.js';
 import { inProcessService, metricValue } from './support/in-process-service.js';
 import { createTopic, fetchGroupOffsets, randomName, testKafka, withAdmin } from './support/kafka.js';
 import { produceAll } from './support/produce.js';
@@ -15,7 +15,7 @@ interface Clients {
 }
 
 /** Drops the service's connections without draining or a last commit, as a crash does. */
-async function crash(service: EventService): Promise<void> {
+async function crash(service: KafkaEventService): Promise<void> {
   const { consumer, writer, admin } = service as unknown as Clients;
   await consumer.disconnect();
   await writer.disconnect();
@@ -30,7 +30,7 @@ async function crash(service: EventService): Promise<void> {
 describe('work finished above the commit point, across a crash', function () {
   this.timeout(120_000);
   let kafka: Kafka;
-  const running: EventService[] = [];
+  const running: KafkaEventService[] = [];
   before(() => (kafka = testKafka('finished-above-spec')));
   after(async () => {
     for (const service of running) await service.stop().catch(() => undefined);

@@ -11,7 +11,7 @@ import { decodeJson } from '../../lib/operators/decode-json.js';
 import { process as processStep } from '../../lib/operators/process.js';
 import { validate } from '../../lib/operators/validate.js';
 import { definePipeline } from '../../lib/pipeline/define-pipeline.js';
-import type { EventService } from '../../lib/service/event-service.js';
+import type { KafkaEventService } from '../../lib/kafka/kafka-service.js';
 import { committedOffsets, createTopic, endOffsets, randomName, testKafka } from './support/kafka.js';
 import { inProcessService, metricValue } from './support/in-process-service.js';
 import { produceAll, waitForCommitsAtEnd } from './support/produce.js';
@@ -39,7 +39,7 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 describe('metrics of a known mix, on /metrics and through a real Prometheus', function () {
   this.timeout(120_000);
   let kafka: Kafka;
-  let service: EventService;
+  let service: KafkaEventService;
   let http: RunningHttpServer;
   let names: { topic: string; dlqTopic: string; groupId: string };
   const counts = { valid: 100, flaky: 20, poison: 5, malformed: 10, invalid: 10 };

@@ -5,7 +5,7 @@ import { pipe } from 'rxjs';
 import { decodeJson } from '../../lib/operators/decode-json.js';
 import { process } from '../../lib/operators/process.js';
 import { definePipeline } from '../../lib/pipeline/define-pipeline.js';
-import type { EventService } from '../../lib/service/event-service.js';
+import type { KafkaEventService } from '../../lib/kafka/kafka-service.js';
 import { inProcessService } from './support/in-process-service.js';
 import {
   committedOffsets,
@@ -70,7 +70,7 @@ describe('rebalances against the broker', function () {
   this.timeout(120_000);
   let kafka: Kafka;
   let admin: Admin | undefined;
-  const services: EventService[] = [];
+  const services: KafkaEventService[] = [];
   before(() => (kafka = testKafka()));
   afterEach(async () => {
     await Promise.all(services.splice(0).map((service) => service.stop()));

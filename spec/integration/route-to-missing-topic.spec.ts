@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { pipe } from 'rxjs';
 import { decodeJson, definePipeline, routeTo } from '../../lib/index.js';
 import { projectRoot } from '../../lib/project-root.js';
-import type { EventService } from '../../lib/service/event-service.js';
+import type { KafkaEventService } from '../../lib/kafka/kafka-service.js';
 import { adminTopicLookup } from '../../lib/kafka/sinks/output-topics.js';
 import { inProcessService } from './support/in-process-service.js';
 import { createTopic, randomName, testKafka, withAdmin } from './support/kafka.js';
@@ -49,7 +49,7 @@ const routingTo = (topic: string) =>
 
 describe('a pipeline routing to a topic that does not exist', function () {
   let kafka: ReturnType<typeof testKafka>;
-  let service: EventService | undefined;
+  let service: KafkaEventService | undefined;
 
   before(() => {
     kafka = testKafka();

@@ -4,7 +4,7 @@ import { pipe } from 'rxjs';
 import { decodeJson } from '../../lib/operators/decode-json.js';
 import { process as processStep } from '../../lib/operators/process.js';
 import { definePipeline } from '../../lib/pipeline/define-pipeline.js';
-import type { EventService, EventServiceSettings } from '../../lib/service/event-service.js';
+import type { KafkaEventService, KafkaEventServiceSettings } from '../../lib/kafka/kafka-service.js';
 import { committedOffsets, createTopic, endOffsets, randomName, testKafka } from './support/kafka.js';
 import { inProcessService, metricValue } from './support/in-process-service.js';
 import { produceAll, waitForCommitsAtEnd } from './support/produce.js';
@@ -22,7 +22,7 @@ const HUNG_OFFSET = 10;
 describe('one message that never finishes, on a real broker', function () {
   this.timeout(120_000);
   let kafka: Kafka;
-  let service: EventService | undefined;
+  let service: KafkaEventService | undefined;
   let names: { topic: string; dlqTopic: string; groupId: string };
   let aborted: unknown[];
 
@@ -44,7 +44,7 @@ describe('one message that never finishes, on a real broker', function () {
     service = undefined;
   });
 
-  function start(settings: Partial<EventServiceSettings>): EventService {
+  function start(settings: Partial<KafkaEventServiceSettings>): KafkaEventService {
     const pipeline = definePipeline((ctx) =>
       pipe(
         decodeJson<{ Id: string; hang: boolean }>(),
@@ -62,7 +62,7 @@ describe('one message that never finishes, on a real broker', function () {
     return service;
   }
 
-  async function settledCount(of: EventService): Promise<number> {
+  async function settledCount(of: KafkaEventService): Promise<number> {
     return (await metricValue(of, 'events_processed_total')) + (await metricValue(of, 'dlq_messages_total'));
   }
 

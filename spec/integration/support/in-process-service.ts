@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import type { Kafka } from 'kafkajs';
 import { createLogger } from '../../../lib/observability/logger.js';
 import type { Pipeline } from '../../../lib/pipeline/define-pipeline.js';
-import { EventService, type EventServiceSettings } from '../../../lib/service/event-service.js';
+import { KafkaEventService, type KafkaEventServiceSettings } from '../../../lib/kafka/kafka-service.js';
 import { kafkajsWriter } from '../../../lib/kafka/sinks/kafkajs-writer.js';
 import type { TopicLookup } from '../../../lib/kafka/sinks/output-topics.js';
 import type { RecordWriter } from '../../../lib/sinks/record-writer.js';
@@ -16,13 +16,13 @@ import type { RecordWriter } from '../../../lib/sinks/record-writer.js';
 export function inProcessService(
   kafka: Kafka,
   pipeline: Pipeline,
-  settings: Partial<EventServiceSettings> & { topic: string; groupId: string; dlqTopic: string },
+  settings: Partial<KafkaEventServiceSettings> & { topic: string; groupId: string; dlqTopic: string },
   logStream?: Writable,
   writer: RecordWriter = kafkajsWriter(kafka),
   topicLookup?: TopicLookup,
-): EventService {
+): KafkaEventService {
   const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
-  return new EventService({
+  return new KafkaEventService({
     kafka,
     writer,
     pipeline,
@@ -48,7 +48,7 @@ export function inProcessService(
 }
 
 /** Reads a counter or gauge of the service's registry (summing its series). */
-export async function metricValue(service: EventService, name: string): Promise<number> {
+export async function metricValue(service: KafkaEventService, name: string): Promise<number> {
   const metric = service.registry.getSingleMetric(name);
   if (!metric) throw new Error(`no metric ${name}`);
   const { values } = await metric.get();
