@@ -1,6 +1,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
+import { folderLayersRule } from './scripts/folder-layers-rule.ts';
 
 /** The clients of a message broker: only the broker adapters import them. */
 const BROKER_CLIENTS = {
@@ -24,6 +25,12 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
+  },
+  {
+    // No two folders of lib/ import each other: each imports only the layers below its own.
+    files: ['lib/**/*.ts'],
+    plugins: { myeventstream: { rules: { 'folder-layers': folderLayersRule } } },
+    rules: { 'myeventstream/folder-layers': 'error' },
   },
   {
     // What every broker shares names no broker client. spec/architecture checks what these
