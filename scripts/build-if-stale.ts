@@ -1,5 +1,6 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -41,13 +42,31 @@ function typeScriptFiles(dir: string): string[] {
     .map((entry) => join(entry.parentPath, entry.name));
 }
 
-/** Builds when stale; returns the exit code of the build (0 when none was needed). */
-export function buildIfStale(root: string): number {
+/**
+ * Builds when stale; resolves to the exit code of the build (0 when none was needed). tsc runs
+ * as this process's one child, with no npm or shell between: a SIGTERM or SIGINT that reaches
+ * this process (npm passes a supervisor's signal on to its scripts) stops tsc too, and the code
+ * is 128 + the signal's number, so npm runs no `start` after a stop was asked for.
+ */
+export async function buildIfStale(root: string): Promise<number> {
   if (staleSources(root).length === 0) return 0;
   // The stamp's time is taken before tsc reads the sources, so an edit during the build counts.
   const startedAt = new Date();
-  const build = spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
-  if (build.status !== 0) return build.status ?? 1;
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  const build = spawn(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  let stoppedBy: NodeJS.Signals | undefined;
+  const stop = (signal: NodeJS.Signals) => {
+    stoppedBy = signal;
+    build.kill(signal);
+  };
+  process.once('SIGTERM', stop).once('SIGINT', stop);
+  const code = await new Promise<number>((resolve) => {
+    build.once('error', () => resolve(1));
+    build.once('close', (status) => resolve(status ?? 1));
+  });
+  process.off('SIGTERM', stop).off('SIGINT', stop);
+  if (stoppedBy !== undefined) return 128 + osConstants.signals[stoppedBy];
+  if (code !== 0) return code;
   mkdirSync(dirname(join(root, BUILD_STAMP)), { recursive: true });
   const stamp = join(root, BUILD_STAMP);
   writeFileSync(stamp, `${startedAt.toISOString()}\n`);
@@ -56,5 +75,5 @@ export function buildIfStale(root: string): number {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.exitCode = buildIfStale(dirname(dirname(fileURLToPath(import.meta.url))));
+  process.exitCode = await buildIfStale(dirname(dirname(fileURLToPath(import.meta.url))));
 }
