@@ -1,4 +1,4 @@
-import { jetstream } from '@nats-io/jetstream';
+import { type Consumer, jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Registry } from 'prom-client';
 import type { Subscription } from 'rxjs';
@@ -55,6 +55,8 @@ export class NatsEventService extends ServiceBase {
   private source: (NatsSourceControl & { subscription: Subscription }) | undefined;
   private pullFailingSince: { at: number; error: unknown } | undefined;
   private progressTimer: NodeJS.Timeout | undefined;
+  private consumer: Consumer | undefined;
+  private lagAsked = false;
 
   constructor(private readonly deps: NatsServiceDeps) {
     super(deps.settings, deps.logger, deps.registry);
@@ -69,6 +71,7 @@ export class NatsEventService extends ServiceBase {
     const { settings, logger, pipeline, connection } = this.deps;
     const js = jetstream(connection);
     const consumer = await js.consumers.get(settings.stream, settings.durable);
+    this.consumer = consumer;
     this.watchConnection();
     this.readiness.set('consumer', true);
     this.readiness.set('producer', true);
@@ -181,5 +184,23 @@ export class NatsEventService extends ServiceBase {
         ),
       );
     this.progress.check();
+    this.refreshLag();
+  }
+
+  /**
+   * The lag from the consumer's pending count, asked once a second: each pull's answer carries
+   * it too, but no pull is made while every credit is taken, and the lag grows meanwhile.
+   */
+  private refreshLag(): void {
+    const { consumer, lagAsked } = this;
+    if (!consumer || lagAsked || this.stopping) return;
+    this.lagAsked = true;
+    consumer
+      .info()
+      .then(
+        (info) => this.metrics.setConsumerLag(this.deps.settings.stream, 0, info.num_pending),
+        () => undefined, // a failing server shows on /readyz and in the pull's own retries
+      )
+      .finally(() => (this.lagAsked = false));
   }
 }

@@ -127,8 +127,16 @@ describe('the service on NATS JetStream', function () {
           'm',
         ),
       );
+      // No pull is made while every credit is taken; the lag still follows what is published.
+      await publishAll(nats.nc, s.subject, ids(10, 'later'));
+      await eventually('the lag of the messages published since', async () =>
+        new RegExp(
+          `^myeventstream_consumer_lag\\{service="spec",topic="${s.stream}",partition="0"\\} 45$`,
+          'm',
+        ).test(await service.registry.metrics()),
+      );
       release();
-      await eventually('all forwarded', async () => (await messageCount(nats.jsm, s.output)) === 40);
+      await eventually('all forwarded', async () => (await messageCount(nats.jsm, s.output)) === 50);
       await eventually('nothing left unacked', () => settledAll(s));
     } finally {
       clearInterval(sample);
