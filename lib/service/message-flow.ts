@@ -2,6 +2,7 @@ import {
   catchError,
   connectable,
   EMPTY,
+  type MonoTypeOperatorFunction,
   type Observable,
   type OperatorFunction,
   Subject,
@@ -17,6 +18,11 @@ import { runPipeline, type RunnerCounts } from './pipeline-runner.js';
 export interface MessageFlowOptions {
   /** The messages as the source hands them off, each holding one of its credits. */
   deliveries: Observable<Delivery>;
+  /**
+   * The buffer between the source and the workers (the services' nextTurn()); none in the
+   * test driver, whose virtual time has no event-loop turns.
+   */
+  buffer?: MonoTypeOperatorFunction<Delivery>;
   /** The pipeline, built here with `context`. */
   pipeline: Pipeline;
   context: PipelineContext;
@@ -53,13 +59,17 @@ export interface RunningFlow {
 }
 
 /**
- * The message flow, written once for every source of messages (the Kafka service, the test
- * driver): the pipeline is built with its context, a failed message goes to the dead-letter
- * sink (handleMessage), at most `workerPoolSize` messages run at once in `order`
- * (runPipeline), and each settlement goes to `onSettled`, where the caller returns the
- * message's credit and marks its offset. What is broker-specific stays with the caller: what
- * `deliveries` come from, what the producers of `context` and `deadLetters` write to, and what
- * a settle commits.
+ * The message flow, written once for every source of messages (the Kafka and NATS services,
+ * the test driver). As RxJS, the shape it was specified with:
+ *
+ *   deliveries.pipe(buffer, mergeMap(handle, WORKER_POOL_SIZE))   runPipeline
+ *     handle = the pipeline's chain (decode → validate → process, which retries with
+ *              retry({ count, delay })) + catchError → the dead-letter sink   handleMessage
+ *   settlements → onSettled (credits, metrics, offsets marked)
+ *   settlements.pipe(commits).subscribe()   the dedicated commit subscriber
+ *
+ * What is broker-specific stays with the caller: what `deliveries` come from, what the
+ * producers of `context` and `deadLetters` write to, and what a settle commits.
  */
 export function startMessageFlow(options: MessageFlowOptions): RunningFlow {
   const { pipeline, context, deadLetters, guard, onSettled, onFailed } = options;
@@ -69,7 +79,7 @@ export function startMessageFlow(options: MessageFlowOptions): RunningFlow {
     options.deliveries,
     guard ? guard(handle) : handle,
     options.workerPoolSize,
-    { order: options.order },
+    { order: options.order, buffer: options.buffer },
   );
   // One run of the flow for two subscribers, both in place before it starts.
   const shared = connectable(settlements, {

@@ -1,4 +1,11 @@
-import { mergeMap, Observable, type OperatorFunction, tap } from 'rxjs';
+import {
+  identity,
+  mergeMap,
+  type MonoTypeOperatorFunction,
+  Observable,
+  type OperatorFunction,
+  tap,
+} from 'rxjs';
 import type { ProcessingOrder } from '../config/schema.js';
 import type { Delivery } from '../core/delivery.js';
 import type { MessageHandler, Settlement } from '../core/handle-message.js';
@@ -34,6 +41,12 @@ export interface RunnerOptions {
    * so a retried write can never land after a later message's.
    */
   order?: ProcessingOrder;
+  /**
+   * The buffer the deliveries pass first (nextTurn() in the services: the messages of one
+   * turn of the event loop, passed on in the next, so fetching and processing overlap).
+   * None by default.
+   */
+  buffer?: MonoTypeOperatorFunction<Delivery> | undefined;
 }
 
 /**
@@ -46,7 +59,7 @@ export function runPipeline(
   deliveries: Observable<Delivery>,
   handle: MessageHandler,
   concurrency: number,
-  { order = 'unordered' }: RunnerOptions = {},
+  { order = 'unordered', buffer = identity }: RunnerOptions = {},
 ): { settlements: Observable<Settlement>; counts: RunnerCounts } {
   if (!(concurrency >= 1)) throw new RangeError(`runPipeline: concurrency must be >= 1, got ${concurrency}`);
   let received = 0;
@@ -57,6 +70,7 @@ export function runPipeline(
   const work: OperatorFunction<Delivery, Settlement> = (admitted) =>
     pool.turns(admitted).pipe(mergeMap(pool.inWorkerSlot, concurrency), flattenSettlements());
   const settlements = deliveries.pipe(
+    buffer,
     tap(() => (received += 1)),
     order === 'unordered' ? work : inLaneOrder(deliveryLane(order), settledDelivery, work),
   );

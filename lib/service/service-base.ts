@@ -95,7 +95,8 @@ export abstract class ServiceBase {
   ): RunningFlow {
     const running = startMessageFlow({
       ...flow,
-      deliveries: source.pipe(nextTurn()),
+      deliveries: source,
+      buffer: nextTurn(),
       workerPoolSize: this.baseSettings.workerPoolSize,
       order: this.baseSettings.order,
       guard: unlessStopping(() => this.stopping !== undefined, this.accounting),

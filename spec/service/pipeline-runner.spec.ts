@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { of, Subject, switchMap, take, type Observable } from 'rxjs';
+import { delay, of, Subject, switchMap, take, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import type { Delivery } from '../../lib/core/delivery.js';
 import type { Settlement, WorkerResult } from '../../lib/core/handle-message.js';
@@ -44,6 +44,17 @@ function sameTiming(cold: TestScheduler['createColdObservable'], marbles: string
 }
 
 describe('runPipeline', () => {
+  it('passes the deliveries through the buffer before mergeMap starts any', () => {
+    marbleScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
+      const source = hot('  (ab)', deliveries);
+      const handles = sameTiming(cold, 's|');
+      // A buffer that holds each delivery two frames: no handle starts before it lets go.
+      const runner = runPipeline(source, handleBy(handles), 2, { buffer: delay(2) });
+      expectObservable(runner.settlements).toBe('--(AB)', settlements);
+      expectSubscriptions(handles.a.subscriptions).toBe('--^!');
+    });
+  });
+
   it('never has more than `concurrency` handles subscribed: the third starts when the first ends', () => {
     marbleScheduler().run(({ hot, cold, expectObservable, expectSubscriptions }) => {
       const source = hot('  (abcd)', deliveries);
