@@ -9,15 +9,14 @@ import { errorMessage } from '../core/errors.js';
 import type { BackoffPolicy } from '../core/backoff.js';
 import type { Pipeline, PipelineContext } from '../pipeline/define-pipeline.js';
 import type { Settlement } from '../core/handle-message.js';
-import type { DeadLetterSinkOptions } from '../sinks/dead-letter-sink.js';
 import { BatchingProducer } from '../sinks/batching-producer.js';
 import { OutputTopics, type TopicLookup } from './sinks/output-topics.js';
 import type { RecordWriter } from '../sinks/record-writer.js';
 import { GroupMembership } from './source/group-membership.js';
 import { kafkaSource, type SourceControl } from './source/kafka-source.js';
 import { commitAfterSettles } from '../core/commit-after-settles.js';
-import { deadLetterReports, retryMetrics } from '../service/service-hooks.js';
-import { ServiceBase } from '../service/service-base.js';
+import { retryMetrics } from '../service/service-hooks.js';
+import { type DeadLetterTarget, ServiceBase } from '../service/service-base.js';
 
 export interface KafkaEventServiceSettings {
   serviceName: string;
@@ -202,13 +201,11 @@ export class KafkaEventService extends ServiceBase {
       },
       logger,
     };
-    const deadLetterOptions: DeadLetterSinkOptions = {
+    const deadLetterTarget: DeadLetterTarget = {
       topic: settings.dlqTopic,
       producer: deadLetters,
-      backoff: settings.retry,
       consumerGroup: settings.groupId,
-      maxRetries: settings.retry.maxAttempts,
-      ...deadLetterReports(this.metrics, this.readiness, logger),
+      retry: settings.retry,
     };
     const source = kafkaSource({
       consumer: this.consumer,
@@ -236,7 +233,7 @@ export class KafkaEventService extends ServiceBase {
     const flow = this.startFlow(source, {
       pipeline,
       context,
-      deadLetters: deadLetterOptions,
+      deadLetters: deadLetterTarget,
       commits: commitAfterSettles({
         commitNow: () => this.committer.commitNow(),
         minIntervalMs: settings.commitIntervalMs,

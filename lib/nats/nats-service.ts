@@ -8,9 +8,8 @@ import { errorMessage } from '../core/errors.js';
 import type { BackoffPolicy } from '../core/backoff.js';
 import type { Pipeline, PipelineContext } from '../pipeline/define-pipeline.js';
 import type { Settlement } from '../core/handle-message.js';
-import { deadLetterReports, retryMetrics } from '../service/service-hooks.js';
-import { ServiceBase } from '../service/service-base.js';
-import type { DeadLetterSinkOptions } from '../sinks/dead-letter-sink.js';
+import { retryMetrics } from '../service/service-hooks.js';
+import { type DeadLetterTarget, ServiceBase } from '../service/service-base.js';
 import { withNatsOrigin } from './nats-dead-letters.js';
 import { NatsPublisher } from './nats-publisher.js';
 import { natsSource, type NatsSourceControl } from './nats-source.js';
@@ -94,13 +93,11 @@ export class NatsEventService extends ServiceBase {
       logger,
     };
     const deadLetters = withNatsOrigin((subject, letter) => publisher.send(subject, letter));
-    const deadLetterOptions: DeadLetterSinkOptions = {
+    const deadLetterTarget: DeadLetterTarget = {
       topic: settings.dlqSubject,
       producer: deadLetters,
-      backoff: settings.retry,
       consumerGroup: settings.durable,
-      maxRetries: settings.retry.maxAttempts,
-      ...deadLetterReports(this.metrics, this.readiness, logger),
+      retry: settings.retry,
     };
     const source = natsSource({
       consumer,
@@ -119,7 +116,7 @@ export class NatsEventService extends ServiceBase {
         this.pullFailingSince ??= { at: Date.now(), error };
       },
     });
-    const flow = this.startFlow(source, { pipeline, context, deadLetters: deadLetterOptions });
+    const flow = this.startFlow(source, { pipeline, context, deadLetters: deadLetterTarget });
     this.source = Object.assign(source, { subscription: flow.subscription });
     this.progressTimer = setInterval(() => this.checkProgress(), 1000);
     this.progressTimer.unref();

@@ -5,15 +5,29 @@ import { CreditGate } from '../core/credit-gate.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import type { ProcessingOrder } from '../config/schema.js';
 import type { Delivery } from '../core/delivery.js';
+import type { BackoffPolicy } from '../core/backoff.js';
 import type { Settlement } from '../core/handle-message.js';
+import type { DeadLetterSinkOptions } from '../sinks/dead-letter-sink.js';
 import { Readiness, SERVICE_CONDITIONS, type ServiceCondition } from '../observability/readiness.js';
 import { startMessageFlow, type MessageFlowOptions, type RunningFlow } from './message-flow.js';
+import { deadLetterReports } from './service-hooks.js';
 import { nextTurn } from './next-turn.js';
 import type { RunnerCounts } from './pipeline-runner.js';
 import { ProgressWatch } from './progress-watch.js';
 import { SettleAccounting } from './settle-accounting.js';
 import { unlessStopping } from './stop-guard.js';
 import { waitUntil } from './wait-until.js';
+
+/** Where a service's dead letters go; the sink's reports are the service's metrics, /readyz and log. */
+export interface DeadLetterTarget {
+  /** DLQ_TOPIC: a topic, or on NATS a subject. */
+  topic: string;
+  producer: DeadLetterSinkOptions['producer'];
+  /** The consumer group (the NATS durable) named in each dead letter. */
+  consumerGroup: string;
+  /** The RETRY_* settings: the sink's backoff, and the retries a dead letter says there were. */
+  retry: BackoffPolicy & { maxAttempts: number };
+}
 
 /** The settings every service has, whatever its broker. */
 export interface ServiceBaseSettings {
@@ -91,10 +105,21 @@ export abstract class ServiceBase {
    */
   protected startFlow(
     source: Observable<Delivery>,
-    flow: Pick<MessageFlowOptions, 'pipeline' | 'context' | 'deadLetters' | 'commits'>,
+    {
+      deadLetters,
+      ...flow
+    }: Pick<MessageFlowOptions, 'pipeline' | 'context' | 'commits'> & { deadLetters: DeadLetterTarget },
   ): RunningFlow {
     const running = startMessageFlow({
       ...flow,
+      deadLetters: {
+        topic: deadLetters.topic,
+        producer: deadLetters.producer,
+        backoff: deadLetters.retry,
+        consumerGroup: deadLetters.consumerGroup,
+        maxRetries: deadLetters.retry.maxAttempts,
+        ...deadLetterReports(this.metrics, this.readiness, this.baseLogger),
+      },
       deliveries: source,
       buffer: nextTurn(),
       workerPoolSize: this.baseSettings.workerPoolSize,
