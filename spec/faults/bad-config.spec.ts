@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { SETTINGS, type Setting } from '../../lib/config/schema.js';
 import { projectRoot } from '../../lib/project-root.js';
 import { ServiceProcess } from '../integration/support/service-process.js';
-import { exitWithin } from './support/dlq-outage-kit.js';
+import { exitWithin } from './support/service-probe.js';
 import { recordScenario } from './support/report.js';
 
 /**

@@ -12,16 +12,8 @@ import {
 import { produceAll, waitForCommitsAtEnd } from '../integration/support/produce.js';
 import { ServiceProcess } from '../integration/support/service-process.js';
 import { header, readTopic } from '../integration/support/topic-reader.js';
-import {
-  exitWithin,
-  groupByKey,
-  isRunning,
-  metric,
-  readAll,
-  readyz,
-  scrape,
-  sleep,
-} from './support/dlq-outage-kit.js';
+import { groupByKey, readAll, sleep } from './support/dlq-outage-kit.js';
+import { exitWithin, isRunning, metric, readyz, scrape } from './support/service-probe.js';
 import {
   expectCommitInvariants,
   watchServiceRun,

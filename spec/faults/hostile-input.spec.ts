@@ -13,16 +13,8 @@ import {
 import { waitForCommitsAtEnd } from '../integration/support/produce.js';
 import { ServiceProcess } from '../integration/support/service-process.js';
 import { header, type ReadMessage } from '../integration/support/topic-reader.js';
-import {
-  groupByKey,
-  healthz,
-  isRunning,
-  metric,
-  readAll,
-  readyz,
-  scrape,
-  sleep,
-} from './support/dlq-outage-kit.js';
+import { groupByKey, readAll, sleep } from './support/dlq-outage-kit.js';
+import { expectSurvived, isRunning, metric, readyz, scrape } from './support/service-probe.js';
 import {
   headerValues,
   ownHeaders,
@@ -30,6 +22,20 @@ import {
   produceWithJava,
   type JavaRecord,
 } from './support/hostile-input-kit.js';
+import {
+  canaryCases,
+  deep,
+  DEPTH,
+  dlq,
+  hostileCases,
+  landedProblems,
+  normalCases,
+  output,
+  POLLUTER,
+  text,
+  type Expected,
+  type HostileCase,
+} from './support/hostile-catalogue.js';
 import {
   expectCommitInvariants,
   watchServiceRun,
@@ -118,233 +124,6 @@ describe('fault: hostile input', function () {
     );
   }
 
-  /** The service must have survived: one start, still running, live, no crash or failure line. */
-  async function expectSurvived(service: ServiceProcess, port: number): Promise<void> {
-    expect(await isRunning(service), 'the service process is still running').to.equal(true);
-    expect(await healthz(port)).to.equal(200);
-    expect(service.lines.filter((line) => line.message === 'Starting')).to.have.length(1);
-    const fatal = service.lines.filter(
-      (line) =>
-        line.level === 'error' && /Uncaught|Unhandled|must be restarted|Start-up failed/.test(line.message),
-    );
-    expect(fatal, 'crash lines').to.deep.equal([]);
-    expect(service.stderr.join(''), 'stderr').to.equal('');
-  }
-
-  type Expected = { to: 'output' } | { to: 'dlq'; code: string; stage: string; reason: RegExp };
-
-  interface Case {
-    key: string;
-    value: Buffer | null;
-    headers?: Message['headers'];
-    expected: Expected;
-    /** Headers the record must still carry wherever it ends, as latin1 text (null: no value). */
-    keeps?: Array<[string, Array<string | null>]>;
-  }
-
-  const output = (): Expected => ({ to: 'output' });
-  const dlq = (code: string, stage: string, reason: RegExp): Expected => ({ to: 'dlq', code, stage, reason });
-  const text = (value: string) => Buffer.from(value, 'utf8');
-  const bytes = (...parts: Array<string | number[]>) =>
-    Buffer.concat(
-      parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'latin1') : Buffer.from(part))),
-    );
-  const deep = (open: string, close: string, depth: number, inner = '') =>
-    open.repeat(depth) + inner + close.repeat(depth);
-  const DEPTH = 100_000;
-  const NEAR_MAX = 900 * 1024;
-  const HOSTILE_HEADERS: Array<[string, string]> = [
-    ['constructor', 'c'],
-    ['toString', 't'],
-    ['hasOwnProperty', 'h'],
-    ['valueOf', 'v'],
-    ['__proto__', 'p'],
-  ];
-  const POLLUTER = '{"Id":"polluted","polluted":"yes"}';
-
-  /** The catalogue: each hostile message with where it must end and why. */
-  function hostileCases(): Case[] {
-    const binary = randomBytes(4096);
-    binary[0] = 0xff; // never valid UTF-8
-    const bigBinary = randomBytes(NEAR_MAX);
-    bigBinary[0] = 0xff;
-    return [
-      { key: 'null-value', value: null, expected: dlq('EMPTY_VALUE', 'decode', /value is empty/) },
-      {
-        key: 'empty-value',
-        value: Buffer.alloc(0),
-        expected: dlq('EMPTY_VALUE', 'decode', /value is empty/),
-      },
-      {
-        key: 'headers-only',
-        value: null,
-        headers: { trace: 'trace-1', 'x-bytes': Buffer.from([0, 0xff, 1]) },
-        expected: dlq('EMPTY_VALUE', 'decode', /value is empty/),
-        keeps: [
-          ['trace', ['trace-1']],
-          ['x-bytes', ['\u0000\u00ff\u0001']],
-        ],
-      },
-      {
-        key: 'near-max-valid',
-        value: text(JSON.stringify({ Id: 'near-max', pad: 'x'.repeat(NEAR_MAX) })),
-        expected: output(),
-      },
-      {
-        key: 'near-max-garbage',
-        value: Buffer.alloc(NEAR_MAX, 'this is not JSON '),
-        expected: dlq('INVALID_JSON', 'decode', /invalid JSON/),
-      },
-      {
-        key: 'near-max-binary',
-        value: bigBinary,
-        expected: dlq('INVALID_UTF8', 'decode', /not valid UTF-8/),
-      },
-      {
-        key: 'invalid-utf8-in-string',
-        value: bytes('{"Id":"caf', [0xc3, 0x28], '"}'),
-        expected: dlq('INVALID_UTF8', 'decode', /not valid UTF-8/),
-      },
-      {
-        key: 'overlong-utf8',
-        value: bytes('{"Id":"', [0xc0, 0xaf], '"}'),
-        expected: dlq('INVALID_UTF8', 'decode', /not valid UTF-8/),
-      },
-      {
-        key: 'surrogate-utf8',
-        value: bytes('{"Id":"', [0xed, 0xa0, 0x80], '"}'),
-        expected: dlq('INVALID_UTF8', 'decode', /not valid UTF-8/),
-      },
-      {
-        key: 'byte-order-mark',
-        value: bytes([0xef, 0xbb, 0xbf], '{"Id":"bom"}'),
-        expected: dlq('INVALID_JSON', 'decode', /byte order mark/),
-      },
-      { key: 'binary-garbage', value: binary, expected: dlq('INVALID_UTF8', 'decode', /not valid UTF-8/) },
-      {
-        key: 'nested-100k-arrays',
-        value: text(deep('[', ']', DEPTH)),
-        expected: dlq('JSON_TOO_DEEP', 'decode', /deeper than \d+ levels/),
-      },
-      {
-        key: 'nested-100k-objects',
-        value: text(deep('{"a":', '}', DEPTH, '1')),
-        expected: dlq('JSON_TOO_DEEP', 'decode', /deeper than \d+ levels/),
-      },
-      {
-        key: 'nested-100k-in-valid-event',
-        value: text(`{"Id":"deep","x":${deep('[', ']', DEPTH)}}`),
-        expected: dlq('JSON_TOO_DEEP', 'decode', /deeper than \d+ levels/),
-      },
-      {
-        key: 'nested-100k-unclosed',
-        value: text('['.repeat(DEPTH)),
-        expected: dlq('JSON_TOO_DEEP', 'decode', /deeper than \d+ levels/),
-      },
-      {
-        key: 'numbers-beyond-2^53',
-        value: text(
-          '{"Id":"big-numbers","a":123456789012345678901234567890,"b":9007199254740993,"c":-9007199254740993,"d":1e400}',
-        ),
-        expected: output(),
-      },
-      {
-        key: 'id-number-beyond-2^53',
-        value: text('{"Id":9007199254740993}'),
-        expected: dlq('SCHEMA_VIOLATION', 'validate', /\/Id must be string/),
-      },
-      {
-        key: 'proto-key-with-id',
-        value: text(`{"Id":"proto-1","__proto__":${POLLUTER}}`),
-        expected: output(),
-      },
-      {
-        key: 'proto-key-only',
-        value: text(`{"__proto__":${POLLUTER}}`),
-        expected: dlq('SCHEMA_VIOLATION', 'validate', /must have required property 'Id'/),
-      },
-      {
-        key: 'constructor-key-with-id',
-        value: text(`{"Id":"ctor-1","constructor":{"prototype":${POLLUTER}}}`),
-        expected: output(),
-      },
-      {
-        key: 'constructor-key-only',
-        value: text(`{"constructor":{"prototype":${POLLUTER}}}`),
-        expected: dlq('SCHEMA_VIOLATION', 'validate', /must have required property 'Id'/),
-      },
-      {
-        key: 'nested-proto-keys',
-        value: text(
-          `{"Id":"np","a":{"__proto__":${POLLUTER}},"b":[{"constructor":{"prototype":${POLLUTER}}}]}`,
-        ),
-        expected: output(),
-      },
-      {
-        key: 'duplicate-keys-last-valid',
-        value: text('{"Id":"","Id":"dup-last"}'),
-        expected: output(),
-      },
-      {
-        key: 'duplicate-keys-last-empty',
-        value: text('{"Id":"dup-first","Id":""}'),
-        expected: dlq('SCHEMA_VIOLATION', 'validate', /\/Id must NOT have fewer than 1 characters/),
-      },
-      {
-        key: 'duplicate-proto-keys',
-        value: text(`{"__proto__":1,"__proto__":${POLLUTER},"Id":"dup-proto"}`),
-        expected: output(),
-      },
-      {
-        key: 'json-null',
-        value: text('null'),
-        expected: dlq('SCHEMA_VIOLATION', 'validate', /must be object/),
-      },
-      {
-        key: 'json-array',
-        value: text('[{"Id":"in-array"}]'),
-        expected: dlq('SCHEMA_VIOLATION', 'validate', /must be object/),
-      },
-      {
-        key: 'json-string',
-        value: text('"{\\"Id\\":\\"x\\"}"'),
-        expected: dlq('SCHEMA_VIOLATION', 'validate', /must be object/),
-      },
-      {
-        key: 'truncated-json',
-        value: text('{"Id":"trunc"'),
-        expected: dlq('INVALID_JSON', 'decode', /invalid JSON/),
-      },
-      {
-        key: 'raw-nul-in-string',
-        value: bytes('{"Id":"nul', [0], '"}'),
-        expected: dlq('INVALID_JSON', 'decode', /invalid JSON/),
-      },
-      { key: 'escaped-lone-surrogate', value: text('{"Id":"\\ud800"}'), expected: output() },
-      {
-        key: 'hostile-header-names-valid',
-        value: text('{"Id":"header-names"}'),
-        headers: ownHeaders(HOSTILE_HEADERS),
-        expected: output(),
-        keeps: HOSTILE_HEADERS.map(([name, value]) => [name, [value]]),
-      },
-      {
-        key: 'hostile-header-names-invalid',
-        value: text('not json'),
-        headers: ownHeaders(HOSTILE_HEADERS),
-        expected: dlq('INVALID_JSON', 'decode', /invalid JSON/),
-        keeps: HOSTILE_HEADERS.map(([name, value]) => [name, [value]]),
-      },
-      {
-        key: 'repeated-header',
-        value: text('{"Id":"repeated-header"}'),
-        headers: { trace: ['a', 'b'] },
-        expected: output(),
-        keeps: [['trace', ['a', 'b']]],
-      },
-    ];
-  }
-
   /** Records only the Java client can write: header values that are null. */
   const JAVA_CASES: Array<JavaRecord & { expected: Expected }> = [
     {
@@ -383,18 +162,16 @@ describe('fault: hostile input', function () {
     await watchCommits(names, groupId);
     const { service, port } = await startService(names, groupId);
 
-    const normal = (from: number, count: number): Case[] =>
-      Array.from({ length: count }, (_, i) => ({
-        key: `normal-${from + i}`,
-        value: text(JSON.stringify({ Id: `normal-${from + i}`, n: from + i })),
-        expected: output(),
-      }));
     const hostile = hostileCases();
-    const cases: Case[] = [...normal(0, 30), ...hostile, ...normal(30, 30)];
+    const cases: HostileCase[] = [...normalCases(0, 30), ...hostile, ...normalCases(30, 30)];
     await produceOneByOne(
       kafka,
       names.source,
-      cases.map(({ key, value, headers }) => ({ key, value, ...(headers ? { headers } : {}) })),
+      cases.map(({ key, value, headers }) => ({
+        key,
+        value,
+        ...(headers ? { headers: ownHeaders(headers) } : {}),
+      })),
     );
     await produceWithJava(process.env.KAFKA_BROKERS!, names.source, JAVA_CASES);
     for (const { key, value, headers, expected } of JAVA_CASES) {
@@ -407,26 +184,18 @@ describe('fault: hostile input', function () {
     }
     await commitsAtEnd(groupId, names.source, 120_000);
 
-    // Canaries, once everything above has settled: a prototype polluted with an Id would let
-    // the event without one pass the schema (ajv reads `data.Id`, inheritance included).
-    const canaries: Case[] = [0, 1, 2].flatMap((partition) => [
-      {
-        key: `canary-no-id-${partition}`,
-        value: text('{"name":"canary"}'),
-        expected: dlq('SCHEMA_VIOLATION', 'validate', /must have required property 'Id'/),
-      },
-      { key: `canary-valid-${partition}`, value: text(`{"Id":"canary-${partition}"}`), expected: output() },
-    ]);
+    // Canaries, one pair per partition, once everything above has settled (see canaryCases).
+    const canaries = [0, 1, 2].flatMap((partition) => canaryCases(String(partition)));
     await produceOneByOne(
       kafka,
       names.source,
       canaries.map(({ key, value }, i) => ({ key, value, partition: Math.floor(i / 2) })),
     );
-    cases.push(...canaries, ...normal(60, 30));
+    cases.push(...canaries, ...normalCases(60, 30));
     await produceOneByOne(
       kafka,
       names.source,
-      normal(60, 30).map(({ key, value }) => ({ key, value })),
+      normalCases(60, 30).map(({ key, value }) => ({ key, value })),
     );
     await commitsAtEnd(groupId, names.source, 120_000);
 
@@ -496,49 +265,30 @@ describe('fault: hostile input', function () {
 
   /** What a record that landed must look like, compared with its source record. */
   function checkRecord(
-    { key, value, expected, keeps = [] }: Case,
+    testCase: HostileCase,
     landed: ReadMessage,
     source: ReadMessage,
     sourceTopic: string,
     groupId: string,
   ): string[] {
-    const problems: string[] = [];
-    const check = (ok: boolean, what: string) => {
-      if (!ok) problems.push(`${key}: ${what}`);
+    const prefix = testCase.expected.to === 'output' ? 'source' : 'original';
+    const origin: Record<string, string> = {
+      [`${prefix}_topic`]: sourceTopic,
+      [`${prefix}_partition`]: String(source.partition),
+      [`${prefix}_offset`]: source.offset,
+      ...(testCase.expected.to === 'dlq'
+        ? { consumer_group: groupId, original_timestamp: source.timestamp }
+        : {}),
     };
-    check(String(landed.key) === key, 'key changed');
-    check(
-      value === null ? landed.value === null : landed.value !== null && landed.value.equals(value),
-      `value bytes changed (${value?.length ?? 'null'} → ${landed.value?.length ?? 'null'})`,
-    );
-    for (const [name, values] of keeps) {
-      const got = headerValues(landed, name);
-      // kafkajs cannot write a null header value: the service writes it as an empty one.
-      const same = values.every((v, i) => got[i] === v || (v === null && got[i] === ''));
-      check(
-        got.length === values.length && same,
-        `header ${name}: ${JSON.stringify(got)} ≠ ${JSON.stringify(values)}`,
-      );
-    }
-    const origin = expected.to === 'output' ? 'source' : 'original';
-    check(header(landed, `${origin}_topic`) === sourceTopic, `${origin}_topic`);
-    check(header(landed, `${origin}_partition`) === String(source.partition), `${origin}_partition`);
-    check(header(landed, `${origin}_offset`) === source.offset, `${origin}_offset`);
-    if (expected.to === 'dlq') {
-      check(header(landed, 'error_code') === expected.code, `error_code ${header(landed, 'error_code')}`);
-      check(header(landed, 'error_stage') === expected.stage, `error_stage ${header(landed, 'error_stage')}`);
-      const message = header(landed, 'error_message') ?? '';
-      check(expected.reason.test(message), `error_message "${message.slice(0, 200)}" !~ ${expected.reason}`);
-      check(message.length < 2000, `error_message of ${message.length} characters`);
-      check(header(landed, 'retry_attempts') === '0', 'retry_attempts');
-      check(header(landed, 'consumer_group') === groupId, 'consumer_group');
-      check(header(landed, 'original_timestamp') === source.timestamp, 'original_timestamp');
-      if (expected.code === 'SCHEMA_VIOLATION') {
-        const violations = JSON.parse(header(landed, 'schema_errors') ?? '[]') as unknown[];
-        check(violations.length > 0, 'schema_errors');
-      }
-    }
-    return problems;
+    const view = {
+      value: landed.value,
+      header: (name: string) => header(landed, name),
+      headerValues: (name: string) => headerValues(landed, name),
+    };
+    return [
+      ...(String(landed.key) === testCase.key ? [] : [`${testCase.key}: key changed`]),
+      ...landedProblems(testCase, view, origin),
+    ];
   }
 
   it('keeps memory bounded through a burst of large hostile messages', async () => {

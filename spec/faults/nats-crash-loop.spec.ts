@@ -8,6 +8,7 @@ import { seededRandom } from '../../loadtest/random.js';
 import { connectTestNats, jetstreamManager, natsUrl } from '../integration/support/nats.js';
 import { ServiceProcess } from '../integration/support/service-process.js';
 import { sleep } from '../integration/support/topic-reader.js';
+import { KEY_HEADER, keyOf, readStream } from './support/nats-fault-kit.js';
 import { recordScenario } from './support/report.js';
 
 /**
@@ -26,7 +27,6 @@ const MALFORMED = 500;
 const SCHEMA_INVALID = 500;
 const KILLS = 5;
 const CREDITS = 1000 + 100; // QUEUE_BUFFER_SIZE + WORKER_POOL_SIZE below
-const KEY_HEADER = 'event-key';
 
 const MALFORMED_VALUES = ['{"Id": "truncated', 'not json at all', ''];
 const SCHEMA_INVALID_VALUES = [{ Id: '' }, { name: 'no id' }, { Id: 42 }, ['Id']];
@@ -197,18 +197,10 @@ async function publish(js: JetStreamClient, subject: string, kinds: Kind[], keys
   }
 }
 
-/** The key header of every message the stream taking `subject` holds, read with an ordered consumer. */
+/** The key header of every message the stream taking `subject` holds (see readStream). */
 async function readAll(js: JetStreamClient, jsm: JetStreamManager, subject: string): Promise<string[]> {
-  const stream = await jsm.streams.find(subject);
-  const count = (await jsm.streams.info(stream)).state.messages;
   const keys: string[] = [];
-  if (count === 0) return keys;
-  const consumer = await js.consumers.get(stream);
-  const messages = await consumer.consume();
-  for await (const message of messages) {
-    keys.push(message.headers?.get(KEY_HEADER) ?? `(no key, seq ${message.seq})`);
-    if (keys.length === count) break;
-  }
+  await readStream(js, jsm, subject, (message) => keys.push(keyOf(message)));
   return keys;
 }
 

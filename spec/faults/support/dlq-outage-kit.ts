@@ -1,75 +1,12 @@
 import type { Kafka } from 'kafkajs';
 import { endOffsets, randomName } from '../../integration/support/kafka.js';
-import type { ServiceProcess } from '../../integration/support/service-process.js';
 import type { ReadMessage } from '../../integration/support/topic-reader.js';
 
 /**
- * What a service process shows from outside (its HTTP endpoints, its exit) and what it wrote
- * (whole topics, read by an independent consumer). Shared by the DLQ-outage, hostile-input
- * and bad-config fault specs.
+ * What a service process wrote, read whole from its Kafka topics by an independent consumer.
+ * Shared by the DLQ-outage and hostile-input fault specs and the commit watcher; what the
+ * process shows from outside (HTTP endpoints, exit) is in service-probe.ts.
  */
-
-/** GET /readyz: the status code and the reasons the service gives for not being ready. */
-export async function readyz(port: number): Promise<{ status: number; reasons: string[] }> {
-  const response = await fetch(`http://127.0.0.1:${port}/readyz`);
-  const body = (await response.json()) as { ready: boolean; reasons?: string[] };
-  return { status: response.status, reasons: body.reasons ?? [] };
-}
-
-/** GET /healthz: the status code. */
-export async function healthz(port: number): Promise<number> {
-  const response = await fetch(`http://127.0.0.1:${port}/healthz`);
-  await response.arrayBuffer();
-  return response.status;
-}
-
-/** GET /metrics, as metric name → sum of its series (labels dropped). */
-export async function scrape(port: number): Promise<Map<string, number>> {
-  const response = await fetch(`http://127.0.0.1:${port}/metrics`);
-  const text = await response.text();
-  const values = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})?\s+(\S+)/.exec(line);
-    if (!match) continue;
-    const [, name, value] = match;
-    values.set(name!, (values.get(name!) ?? 0) + Number(value));
-  }
-  return values;
-}
-
-/** One metric of a scrape; throws when the service does not export it. */
-export function metric(values: Map<string, number>, name: string): number {
-  const value = values.get(name);
-  if (value === undefined) throw new Error(`the service exports no metric ${name}`);
-  return value;
-}
-
-/** The exit of a process that must stop on its own within `timeoutMs`. */
-export async function exitWithin(
-  service: ServiceProcess,
-  timeoutMs: number,
-): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`still running after ${timeoutMs} ms; stderr: ${service.stderr.join('')}`)),
-      timeoutMs,
-    );
-  });
-  try {
-    return await Promise.race([service.exited, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Whether the process is still running (it has not exited). */
-export async function isRunning(service: ServiceProcess): Promise<boolean> {
-  const marker = Symbol('running');
-  const first = await Promise.race([service.exited, new Promise((resolve) => setImmediate(resolve, marker))]);
-  return first === marker;
-}
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { IHeaders, Kafka, KafkaMessage, Message } from 'kafkajs';
 import { resolveKafkaJars } from '../../../lib/broker/kafka-jars.js';
+import type { HeaderLine } from './hostile-catalogue.js';
 
 /**
  * A record as the Java console producer writes it. Java clients (unlike kafkajs) can write a
@@ -84,10 +85,16 @@ export function headerValues(message: KafkaMessage, name: string): Array<string 
     .map((value) => (value === null ? null : (value as Buffer).toString('latin1')));
 }
 
-/** Headers as an object with own properties even for names such as `__proto__`. */
-export function ownHeaders(entries: Array<[string, string | string[]]>): IHeaders {
+/**
+ * Header lines (see HeaderLine) as kafkajs writes them: an object with own properties even for
+ * names such as `__proto__`, a repeated name as an array of its values in order.
+ */
+export function ownHeaders(lines: HeaderLine[]): IHeaders {
+  const grouped = new Map<string, Array<string | Buffer>>();
+  for (const [name, value] of lines) grouped.set(name, [...(grouped.get(name) ?? []), value]);
   const headers: IHeaders = {};
-  for (const [name, value] of entries) {
+  for (const [name, values] of grouped) {
+    const value = values.length === 1 ? values[0] : values;
     Object.defineProperty(headers, name, { value, enumerable: true, writable: true, configurable: true });
   }
   return headers;
