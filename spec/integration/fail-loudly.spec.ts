@@ -4,23 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { projectRoot } from '../../lib/project-root.js';
 import { createTopic, randomName, testKafka, withAdmin } from './support/kafka.js';
-import { ServiceProcess, type LogLine } from './support/service-process.js';
-
-/** The exit of a service that must stop on its own, soon. */
-async function exitOf(service: ServiceProcess, timeoutMs = 30_000) {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`still running after ${timeoutMs} ms; stderr: ${service.stderr.join('')}`)),
-      timeoutMs,
-    );
-  });
-  try {
-    return await Promise.race([service.exited, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+import { exitWithin, ServiceProcess, type LogLine } from './support/service-process.js';
 
 /** Non-empty lines of the process's stderr. */
 function stderrLines(service: ServiceProcess): string[] {
@@ -74,7 +58,7 @@ describe('the service process fails loudly', function () {
       KAFKA_GROUP_ID: randomName('group'),
     });
 
-    const { code } = await exitOf(service);
+    const { code } = await exitWithin(service, 30_000);
     expect(code).to.be.a('number').and.not.equal(0);
     const lines = jsonLines(service);
     const failure = lines.find((line) => line.level === 'error' && JSON.stringify(line).includes(topic));
@@ -107,7 +91,7 @@ describe('the service process fails loudly', function () {
         KAFKA_TOPIC: randomName('events'),
         WORKER_POOL_SIZE: '0',
       });
-      const { code } = await exitOf(service, 15_000);
+      const { code } = await exitWithin(service, 15_000);
       expect(code).to.be.a('number').and.not.equal(0);
       const stderr = stderrLines(service);
       expect(stderr, stderr.join('\n')).to.have.length(1);
@@ -133,7 +117,7 @@ describe('the service process fails loudly', function () {
       PIPELINE: modulePath,
     });
 
-    const { code } = await exitOf(service);
+    const { code } = await exitWithin(service, 30_000);
     expect(code).to.be.a('number').and.not.equal(0);
     const lines = jsonLines(service);
     const failure = lines.find((line) => line.level === 'error' && /PIPELINE/.test(JSON.stringify(line)));
@@ -158,7 +142,7 @@ describe('the service process fails loudly', function () {
     await service.waitForLog((line) => line.message === 'Joined the consumer group');
     await withAdmin(kafka, (admin) => admin.deleteTopics({ topics: [names.source] }));
 
-    const { code } = await exitOf(service, 60_000);
+    const { code } = await exitWithin(service, 60_000);
     expect(code).to.be.a('number').and.not.equal(0);
     const failure = jsonLines(service).find(
       (line) => line.level === 'error' && /has not recovered for 5000 ms/.test(String(line.error)),

@@ -5,24 +5,8 @@ import { startEphemeralScramBroker, type ScramBroker } from '../../lib/broker/ep
 import { PRODUCER_CLIENTS, type ProducerClient } from '../../lib/config/schema.js';
 import { randomName, withAdmin } from './support/kafka.js';
 import { produceAll } from './support/produce.js';
-import { ServiceProcess, type LogLine } from './support/service-process.js';
+import { exitWithin, ServiceProcess, type LogLine } from './support/service-process.js';
 import { header, readTopic, sleep } from './support/topic-reader.js';
-
-/** The exit of a service that must stop on its own, soon. */
-async function exitOf(service: ServiceProcess, timeoutMs = 30_000) {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`still running after ${timeoutMs} ms; stderr: ${service.stderr.join('')}`)),
-      timeoutMs,
-    );
-  });
-  try {
-    return await Promise.race([service.exited, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /**
  * Creates topics and waits until each partition has a leader. A broker that has just started
@@ -208,7 +192,7 @@ describe('the service against a broker requiring SCRAM authentication', function
         KAFKA_SASL_MECHANISM: mechanism,
         ...env,
       });
-      const { code } = await exitOf(service);
+      const { code } = await exitWithin(service, 30_000);
       expect(code, allOutput(service)).to.be.a('number').and.not.equal(0);
       const errors = jsonLines(service).filter((line) => line.level !== 'info' && line.level !== 'warn');
       expect(errors, JSON.stringify(jsonLines(service))).to.have.length(1);

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import type { ServiceProcess } from '../../integration/support/service-process.js';
 
+export { exitWithin } from '../../integration/support/service-process.js';
+
 /**
  * What a service process shows from outside, whatever its broker: its HTTP endpoints, its log
  * lines and its exit. Shared by the fault specs that run the compiled service.
@@ -40,25 +42,6 @@ export function metric(values: Map<string, number>, name: string): number {
   const value = values.get(name);
   if (value === undefined) throw new Error(`the service exports no metric ${name}`);
   return value;
-}
-
-/** The exit of a process that must stop on its own within `timeoutMs`. */
-export async function exitWithin(
-  service: ServiceProcess,
-  timeoutMs: number,
-): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`still running after ${timeoutMs} ms; stderr: ${service.stderr.join('')}`)),
-      timeoutMs,
-    );
-  });
-  try {
-    return await Promise.race([service.exited, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Whether the process is still running (it has not exited). */

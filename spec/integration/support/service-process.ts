@@ -76,3 +76,22 @@ export class ServiceProcess {
     this.child.kill(signal);
   }
 }
+
+/** The exit of a process that must stop on its own within `timeoutMs`. */
+export async function exitWithin(
+  service: ServiceProcess,
+  timeoutMs: number,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`still running after ${timeoutMs} ms; stderr: ${service.stderr.join('')}`)),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([service.exited, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
