@@ -1,14 +1,14 @@
-import { jetstream, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import { headers as natsHeaders } from '@nats-io/transport-node';
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { projectRoot } from '../../lib/project-root.js';
 import { seededRandom } from '../../loadtest/random.js';
-import { connectTestNats, jetstreamManager, natsUrl } from '../integration/support/nats.js';
+import { natsUrl } from '../integration/support/nats.js';
 import { ServiceProcess } from '../integration/support/service-process.js';
 import { sleep } from '../integration/support/topic-reader.js';
-import { KEY_HEADER, keyOf, readStream } from './support/nats-fault-kit.js';
+import { KEY_HEADER, keyOf, readStream, useNatsFaultRun } from './support/nats-fault-kit.js';
 import { recordScenario } from './support/report.js';
 
 /**
@@ -33,23 +33,8 @@ const SCHEMA_INVALID_VALUES = [{ Id: '' }, { name: 'no id' }, { Id: 42 }, ['Id']
 
 describe('fault: crash loop on NATS JetStream (SIGKILL at random moments)', function () {
   this.timeout(540_000);
-  let nc: NatsConnection;
-  let js: JetStreamClient;
-  let jsm: JetStreamManager;
-  const services: ServiceProcess[] = [];
-  const streams: string[] = [];
-
-  before(async () => {
-    nc = await connectTestNats();
-    js = jetstream(nc);
-    jsm = await jetstreamManager(nc);
-  });
-  after(async () => {
-    for (const service of services) service.kill('SIGKILL');
-    await Promise.all(services.map((s) => s.exited));
-    for (const name of streams) await jsm.streams.delete(name).catch(() => undefined);
-    await nc.close();
-  });
+  const run = useNatsFaultRun();
+  const { services, streams } = run;
 
   it('loses nothing across five SIGKILLs and leaves nothing unacked', async () => {
     const seed = Number(process.env.FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -101,9 +86,10 @@ describe('fault: crash loop on NATS JetStream (SIGKILL at random moments)', func
     // output and dead-letter streams and the consumer): a run consuming while it is still
     // published could be past every kill moment by the time the kills begin.
     console.log(`      seed ${seed} (FAULT_SEED=${seed} repeats this run)`);
-    await jsm.streams.add({ name: names.stream, subjects: [`${names.stream}.>`] });
-    await publish(js, names.subject, kinds, keys);
-    const acked = async () => (await jsm.consumers.info(names.stream, names.durable)).ack_floor.stream_seq;
+    await run.jsm.streams.add({ name: names.stream, subjects: [`${names.stream}.>`] });
+    await publish(run.js, names.subject, kinds, keys);
+    const acked = async () =>
+      (await run.jsm.consumers.info(names.stream, names.durable)).ack_floor.stream_seq;
 
     // Kill moments: once the ack floor passed a random share of the backlog, and the run ran a
     // random while. The shares stop at 70 %, and the random while runs alongside the wait for
@@ -130,15 +116,15 @@ describe('fault: crash loop on NATS JetStream (SIGKILL at random moments)', func
     const last = start();
     const deadline = Date.now() + 300_000;
     for (;;) {
-      const info = await jsm.consumers.info(names.stream, names.durable);
+      const info = await run.jsm.consumers.info(names.stream, names.durable);
       if (info.num_pending === 0 && info.num_ack_pending === 0 && info.ack_floor.stream_seq === TOTAL) break;
       expect(Date.now(), `backlog not settled: ${JSON.stringify(info)}`).to.be.below(deadline);
       await sleep(200);
     }
 
     // The independent reader: every message the output and DLQ streams hold, by its key header.
-    const output = await readAll(js, jsm, names.output);
-    const dead = await readAll(js, jsm, names.dlq);
+    const output = await readAll(run.js, run.jsm, names.output);
+    const dead = await readAll(run.js, run.jsm, names.dlq);
     const published = new Map(keys.map((key, i) => [key, kinds[i]!]));
     const copies = new Map<string, number>();
     const stray: string[] = [];

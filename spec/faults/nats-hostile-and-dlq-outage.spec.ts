@@ -1,9 +1,8 @@
-import { jetstream, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import { headers as natsHeaders } from '@nats-io/transport-node';
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { streamNameFor } from '../../lib/nats/subjects.js';
-import { connectTestNats, jetstreamManager, natsUrl } from '../integration/support/nats.js';
+import { natsUrl } from '../integration/support/nats.js';
 import { ServiceProcess } from '../integration/support/service-process.js';
 import { sleep } from '../integration/support/topic-reader.js';
 import {
@@ -28,6 +27,7 @@ import {
   waitUntil,
   type AckRecord,
   type StoredMessage,
+  useNatsFaultRun,
 } from './support/nats-fault-kit.js';
 import { recordScenario } from './support/report.js';
 import { exitWithin, expectSurvived, isRunning, metric, readyz, scrape } from './support/service-probe.js';
@@ -70,24 +70,8 @@ type NatsCase = HostileCase & { subjectToken?: string };
 
 describe('fault: hostile input and a dead-letter outage on NATS JetStream', function () {
   this.timeout(300_000);
-  let nc: NatsConnection;
-  let js: JetStreamClient;
-  let jsm: JetStreamManager;
-  const services: ServiceProcess[] = [];
-  const streams: string[] = [];
-
-  before(async () => {
-    nc = await connectTestNats();
-    js = jetstream(nc);
-    jsm = await jetstreamManager(nc);
-  });
-  afterEach(async () => {
-    for (const service of services) if (await isRunning(service)) service.kill('SIGKILL');
-    await Promise.all(services.map((service) => service.exited));
-    services.length = 0;
-    for (const name of streams.splice(0)) await jsm.streams.delete(name).catch(() => undefined);
-  });
-  after(() => nc.close());
+  const run = useNatsFaultRun();
+  const { services, streams } = run;
 
   /** Fresh names; the source stream is created, the others are left to the service. */
   async function prepare(prefix: string, ackWaitMs: number): Promise<{ names: Names; acks: AckLog }> {
@@ -104,8 +88,8 @@ describe('fault: hostile input and a dead-letter outage on NATS JetStream', func
       dlqStream: streamNameFor(dlqSubject),
     };
     streams.push(names.stream, names.outputStream, names.dlqStream, `${names.stream}-acks`);
-    await jsm.streams.add({ name: names.stream, subjects: [`${names.stream}.>`] });
-    const acks = await AckLog.create(js, jsm, {
+    await run.jsm.streams.add({ name: names.stream, subjects: [`${names.stream}.>`] });
+    const acks = await AckLog.create(run.js, run.jsm, {
       stream: names.stream,
       durable: names.durable,
       ackWaitMs,
@@ -145,12 +129,12 @@ describe('fault: hostile input and a dead-letter outage on NATS JetStream', func
       lines.append(KEY_HEADER, key);
       for (const [name, line] of headers) lines.append(name, line.toString());
       const subject = subjectToken === undefined ? names.subject : `${names.subject}.${subjectToken}`;
-      await js.publish(subject, value ?? new Uint8Array(0), { headers: lines });
+      await run.js.publish(subject, value ?? new Uint8Array(0), { headers: lines });
     }
   }
 
   async function lastSeq(names: Names): Promise<number> {
-    return (await jsm.streams.info(names.stream)).state.last_seq;
+    return (await run.jsm.streams.info(names.stream)).state.last_seq;
   }
 
   /** Waits until the consumer acked every message of the source stream and holds none. */
@@ -158,9 +142,9 @@ describe('fault: hostile input and a dead-letter outage on NATS JetStream', func
     const last = await lastSeq(names);
     await waitUntil(
       `the consumer to ack all ${last} messages`,
-      async () => settled(await jsm.consumers.info(names.stream, names.durable), last),
+      async () => settled(await run.jsm.consumers.info(names.stream, names.durable), last),
       timeoutMs,
-      async () => JSON.stringify(await jsm.consumers.info(names.stream, names.durable)),
+      async () => JSON.stringify(await run.jsm.consumers.info(names.stream, names.durable)),
     );
   }
 
@@ -195,9 +179,9 @@ describe('fault: hostile input and a dead-letter outage on NATS JetStream', func
     await waitSettled(names, 120_000);
 
     // Where each message ended, read back whole by the independent reader.
-    const sources = byKey(await readStream(js, jsm, names.subject));
-    const outputs = byKey(await readStream(js, jsm, names.output));
-    const letters = byKey(await readStream(js, jsm, names.dlq));
+    const sources = byKey(await readStream(run.js, run.jsm, names.subject));
+    const outputs = byKey(await readStream(run.js, run.jsm, names.output));
+    const letters = byKey(await readStream(run.js, run.jsm, names.dlq));
     const ackLog = await acks.read();
     const problems: string[] = [];
     let lost = 0;
@@ -236,7 +220,7 @@ describe('fault: hostile input and a dead-letter outage on NATS JetStream', func
     const ackProblems = acksAfterLanding(ackLog, landedAt, await lastSeq(names));
     problems.push(...ackProblems);
 
-    const info = await jsm.consumers.info(names.stream, names.durable);
+    const info = await run.jsm.consumers.info(names.stream, names.durable);
     const survived = await isRunning(service);
     const metrics = await scrape(port);
     recordScenario({
@@ -334,7 +318,7 @@ describe('fault: hostile input and a dead-letter outage on NATS JetStream', func
 
     // The operator recreates the DLQ stream as start-up makes it; run 3 gets the held messages
     // once their ack wait ran out, and writes their dead letters.
-    await jsm.streams.add({ name: names.dlqStream, subjects: [names.dlq] });
+    await run.jsm.streams.add({ name: names.dlqStream, subjects: [names.dlq] });
     outages.push(await recreatedAt(names, outage, during2));
     const third = start(env);
     const thirdPort = await third.httpPort();
@@ -350,9 +334,9 @@ describe('fault: hostile input and a dead-letter outage on NATS JetStream', func
     const thirdExit = await exitWithin(third, 60_000);
 
     // The independent reader: every message of every phase where it belongs, once.
-    const sources = byKey(await readStream(js, jsm, names.subject));
-    const outputMessages = await readStream(js, jsm, names.output);
-    const letterMessages = [...lettersBefore, ...(await readStream(js, jsm, names.dlq))];
+    const sources = byKey(await readStream(run.js, run.jsm, names.subject));
+    const outputMessages = await readStream(run.js, run.jsm, names.output);
+    const letterMessages = [...lettersBefore, ...(await readStream(run.js, run.jsm, names.dlq))];
     const outputs = byKey(outputMessages);
     const letters = byKey(letterMessages);
     const ackLog = await acks.read();
@@ -385,7 +369,7 @@ describe('fault: hostile input and a dead-letter outage on NATS JetStream', func
       const seqs = new Set(bad.map((key) => sources.get(key)![0]!.seq));
       return ackLog.filter((ack) => seqs.has(ack.streamSeq) && ack.atNanos < recreatedNanos);
     });
-    const info = await jsm.consumers.info(names.stream, names.durable);
+    const info = await run.jsm.consumers.info(names.stream, names.durable);
     const redelivered = ackLog.filter((ack) => ack.deliveries > 1).length;
 
     recordScenario({
@@ -474,11 +458,11 @@ describe('fault: hostile input and a dead-letter outage on NATS JetStream', func
 
   /** Reads the DLQ stream whole (its letters go with it), then deletes it; returns when. */
   async function deleteDlqStream(names: Names, keep: StoredMessage[]): Promise<number> {
-    keep.push(...(await readStream(js, jsm, names.dlq)));
-    await jsm.streams.delete(names.dlqStream);
+    keep.push(...(await readStream(run.js, run.jsm, names.dlq)));
+    await run.jsm.streams.delete(names.dlqStream);
     await waitUntil(
       `no stream to take ${names.dlq}`,
-      async () => (await jsm.streams.find(names.dlq).catch(() => undefined)) === undefined,
+      async () => (await run.jsm.streams.find(names.dlq).catch(() => undefined)) === undefined,
       10_000,
     );
     return Date.now();
@@ -486,7 +470,7 @@ describe('fault: hostile input and a dead-letter outage on NATS JetStream', func
 
   /** The outage that began at `startedAt` and ended when the DLQ stream was created again. */
   async function recreatedAt(names: Names, startedAt: number, phase: Phase): Promise<Outage> {
-    const { created } = await jsm.streams.info(names.dlqStream);
+    const { created } = await run.jsm.streams.info(names.dlqStream);
     return { startedAt, endedAt: Date.now(), recreatedNanos: nanosOf(created), phase };
   }
 
@@ -518,8 +502,8 @@ describe('fault: hostile input and a dead-letter outage on NATS JetStream', func
         notReadyPolls += 1;
       const failures = metric(await scrape(port), 'myeventstream_dlq_write_failures_total');
       if (failures > 0) failureCounts.add(failures);
-      const info = await jsm.consumers.info(names.stream, names.durable);
-      const outputCount = (await jsm.streams.info(names.outputStream)).state.messages;
+      const info = await run.jsm.consumers.info(names.stream, names.durable);
+      const outputCount = (await run.jsm.streams.info(names.outputStream)).state.messages;
       seen = `output ${outputCount}/${valid}, ${JSON.stringify({ pending: info.num_pending, ackPending: info.num_ack_pending })}, ${failures} failed DLQ writes, /readyz 503 seen ${notReadyPolls} times`;
       const enough =
         outputCount >= valid &&
@@ -540,11 +524,11 @@ describe('fault: hostile input and a dead-letter outage on NATS JetStream', func
 
   /** No bad message of `current` is in the ack log, and the ack floor is below the first one. */
   async function expectHeld(names: Names, acks: AckLog, current: Phase, when: string): Promise<void> {
-    const sources = byKey(await readStream(js, jsm, names.subject));
+    const sources = byKey(await readStream(run.js, run.jsm, names.subject));
     const badSeqs = current.bad.map((key) => sources.get(key)![0]!.seq);
     const acked = (await acks.read()).filter((ack) => badSeqs.includes(ack.streamSeq));
     expect(acked, `bad messages acked ${when}`).to.deep.equal([]);
-    const info = await jsm.consumers.info(names.stream, names.durable);
+    const info = await run.jsm.consumers.info(names.stream, names.durable);
     expect(info.ack_floor.stream_seq, `ack floor ${when}`).to.be.below(Math.min(...badSeqs));
   }
 });

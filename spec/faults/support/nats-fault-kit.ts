@@ -6,7 +6,10 @@ import {
   type JetStreamManager,
   type JsMsg,
 } from '@nats-io/jetstream';
-import type { MsgHdrs } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
+import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
+import { connectTestNats, jetstreamManager } from '../../integration/support/nats.js';
+import type { ServiceProcess } from '../../integration/support/service-process.js';
 import { sleep } from '../../integration/support/topic-reader.js';
 
 /**
@@ -14,6 +17,38 @@ import { sleep } from '../../integration/support/topic-reader.js';
  * of the spec's own, messages found by a key header the spec publishes them with, and a log of
  * every acknowledgement the service's durable consumer received, kept by the server.
  */
+
+/** What a NATS fault scenario runs with: one connection, and what it started and made. */
+export interface NatsFaultRun {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  /** The service processes started: SIGKILLed after each test if still running. */
+  services: ServiceProcess[];
+  /** The streams made: deleted after each test. */
+  streams: string[];
+}
+
+/**
+ * The hooks of a describe of NATS fault scenarios: a connection to the suite's nats-server for
+ * the whole describe and, after each test, no service process and no stream left behind.
+ */
+export function useNatsFaultRun(): NatsFaultRun {
+  const run = { services: [], streams: [] } as unknown as NatsFaultRun;
+  before(async () => {
+    run.nc = await connectTestNats();
+    run.js = jetstream(run.nc);
+    run.jsm = await jetstreamManager(run.nc);
+  });
+  afterEach(async () => {
+    for (const service of run.services) service.kill('SIGKILL');
+    await Promise.all(run.services.map((service) => service.exited));
+    run.services.length = 0;
+    for (const name of run.streams.splice(0)) await run.jsm.streams.delete(name).catch(() => undefined);
+  });
+  after(() => run.nc.close());
+  return run;
+}
 
 /** The header that names a published message, copied by the service to its output and dead letter. */
 export const KEY_HEADER = 'event-key';
